@@ -1,0 +1,33 @@
+# Two commands do all set-up on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+DEMO_PATIENTS ?= 200
+
+.PHONY: install run test lint bench
+
+$(INSTALLED): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(INSTALLED)
+
+install: $(INSTALLED)
+
+## Install, migrate the embedded SQLite database, load demo data, serve http://$(HOST):$(PORT)/fhir
+run: install
+	$(BIN)/shafa db upgrade
+	$(BIN)/shafa demo --patients $(DEMO_PATIENTS)
+	$(BIN)/shafa serve --host $(HOST) --port $(PORT)
+
+## Install and run every check: lint, types, and the whole test suite (SQLite and PostgreSQL)
+test: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
+	$(BIN)/pytest -q
+
+bench: install
+	$(BIN)/python bench/fhir_core.py

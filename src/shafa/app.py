@@ -1,0 +1,119 @@
+"""The application factory: one FastAPI app mounting every context's router."""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shafa.config import Settings, get_settings
+from shafa.db.engine import create_engine
+from shafa.db.migrate import ensure_migrated
+from shafa.fhir import validation
+from shafa.fhir.errors import FhirError, Issue
+from shafa.fhir.routes import render_error
+from shafa.fhir.routes import router as fhir_router
+
+log = logging.getLogger(__name__)
+
+_HTTP_ISSUE_CODES = {404: "not-found", 405: "not-supported", 413: "too-costly", 415: "not-supported"}
+
+
+class BodyLimit:
+    """413 with an OperationOutcome for bodies over the limit, before they are read whole.
+
+    Content-Length is checked up front; a chunked body is counted as it streams in.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    def _too_large(self) -> Response:
+        return render_error(
+            FhirError.of(413, "too-costly", f"The request body is larger than {self.max_bytes} bytes")
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope["headers"]:
+            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
+                await self._too_large()(scope, receive, send)
+                return
+        received = 0
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise _BodyTooLarge
+            return message
+
+        try:
+            await self.app(scope, counting_receive, send)
+        except _BodyTooLarge:
+            await self._too_large()(scope, receive, send)
+
+
+class _BodyTooLarge(Exception):  # noqa: N818 (control flow inside BodyLimit)
+    pass
+
+
+def create_app(settings: Settings | None = None, *, check_migrations: bool = True) -> FastAPI:
+    """Build the Shafa application for the given settings (default: from the environment)."""
+    settings = settings or get_settings()
+    engine = create_engine(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if check_migrations:
+            await ensure_migrated(engine, settings.database_url)
+        validation.warm_up()
+        yield
+        await engine.dispose()
+
+    app = FastAPI(
+        title="Shafa",
+        summary="FHIR-native national digital-health platform",
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.include_router(fhir_router, prefix="/fhir")
+
+    @app.exception_handler(FhirError)
+    async def _fhir_error(_request: Request, error: FhirError) -> Response:
+        return render_error(error)
+
+    @app.exception_handler(HTTPException)
+    async def _http_error(_request: Request, error: HTTPException) -> Response:
+        code = _HTTP_ISSUE_CODES.get(error.status_code, "processing")
+        return render_error(FhirError(error.status_code, [Issue(code, str(error.detail))], dict(error.headers or {})))
+
+    @app.exception_handler(RequestValidationError)
+    async def _request_error(_request: Request, error: RequestValidationError) -> Response:
+        issues = [Issue("invalid", str(e.get("msg")), expression=(".".join(map(str, e.get("loc", ()))),))
+                  for e in error.errors()]
+        return render_error(FhirError(400, issues))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, error: Exception) -> Response:
+        log.exception("Unhandled error", exc_info=error)
+        return render_error(FhirError.of(500, "exception", "Internal error; it has been logged"))
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, Any]:
+        return {"status": "ok"}
+
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    return app

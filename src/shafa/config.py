@@ -1,0 +1,34 @@
+"""Settings: one typed object read from SHAFA_* environment variables, failing fast."""
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Shafa's settings; every field can be set as SHAFA_<NAME>."""
+
+    model_config = SettingsConfigDict(env_prefix="SHAFA_", env_file=None, extra="ignore")
+
+    # The embedded default: a SQLite file beside where Shafa runs, so a demo needs nothing else.
+    database_url: str = "sqlite+aiosqlite:///./shafa.db"
+    # Connections a worker keeps open to PostgreSQL; with 2 workers x 10 a 2-core machine's
+    # PostgreSQL is saturated long before it runs out.
+    database_pool_size: int = Field(default=10, ge=1, le=200)
+    # Public base URL of the FHIR API, used in Location headers and Bundle links when set;
+    # otherwise derived from each request.
+    base_url: str | None = None
+    # Largest request body accepted (issue: >= 50 MB for transaction bundles); larger gets 413.
+    max_body_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    # Default and largest page size of _history and search Bundles.
+    default_page_size: int = Field(default=50, ge=1, le=1000)
+    max_page_size: int = Field(default=1000, ge=1, le=10000)
+    # Entries a batch or transaction Bundle may carry.
+    max_bundle_entries: int = Field(default=20000, ge=1)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

@@ -1,0 +1,82 @@
+"""The database: one async engine a process, and the two kinds of transaction the store uses."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from shafa.config import Settings
+
+_WRITE = "shafa_write"
+
+
+def is_sqlite(engine: AsyncEngine) -> bool:
+    """True when the engine speaks to SQLite (the embedded default)."""
+    return engine.dialect.name == "sqlite"
+
+
+def create_engine(settings: Settings) -> AsyncEngine:
+    """An async engine for SHAFA_DATABASE_URL, tuned for its dialect."""
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite":
+        engine = create_async_engine(url, connect_args={"timeout": 30})
+        _tune_sqlite(engine)
+        return engine
+    return create_async_engine(
+        url,
+        pool_size=settings.database_pool_size,
+        max_overflow=settings.database_pool_size,
+        pool_pre_ping=False,
+        # asyncpg keeps prepared statements per connection; SQLAlchemy caches the compiled SQL.
+        connect_args={"server_settings": {"jit": "off"}},
+    )
+
+
+def _tune_sqlite(engine: AsyncEngine) -> None:
+    sync_engine = engine.sync_engine
+
+    @event.listens_for(sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the driver, decide when transactions begin (SQLAlchemy's
+        # documented recipe for pysqlite), so writers can take the lock up front below.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        # WAL lets readers go on while one writer writes; NORMAL is durable across process
+        # crashes in WAL mode; foreign keys are off by default in SQLite.
+        for pragma in (
+            "journal_mode=WAL",
+            "synchronous=NORMAL",
+            "foreign_keys=ON",
+            "busy_timeout=30000",
+        ):
+            cursor.execute(f"PRAGMA {pragma}")
+        cursor.close()
+
+    @event.listens_for(sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        # A write transaction takes SQLite's write lock at BEGIN: two deferred transactions that
+        # both read and then write would otherwise fail with "database is locked" instead of
+        # waiting, and a read-then-write check (conditional create) could race.
+        if connection.get_execution_options().get(_WRITE):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            connection.exec_driver_sql("BEGIN")
+
+
+@asynccontextmanager
+async def write_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A transaction that may write; committed when the block ends without an exception."""
+    async with engine.connect() as conn:
+        await conn.execution_options(**{_WRITE: True})
+        async with conn.begin():
+            yield conn
+
+
+@asynccontextmanager
+async def read_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A read-only transaction (a consistent snapshot)."""
+    async with engine.connect() as conn, conn.begin():
+        yield conn

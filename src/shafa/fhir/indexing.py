@@ -1,0 +1,369 @@
+# ruff: noqa: E501 -- the contract below is quoted verbatim, long lines included.
+"""Search-index extraction: the values each SearchParameter finds in a resource.
+
+CONTRACT (the store depends on exactly this):
+
+    rows = extract(resource)   # resource: dict parsed with json.loads(parse_float=Decimal)
+
+returns IndexRows (a dataclass with slots) whose lists hold one tuple a value, param being the SearchParameter code:
+    string:    (param, normalised, exact)        normalised = lower case, accents stripped (NFKD, combining marks removed), whitespace collapsed; both truncated to 255 chars
+    token:     (param, system|None, code|None, text|None)   text = display/text normalised like strings (for :text), truncated to 255; code truncated to 255, system to 512
+    date:      (param, low, high)                aware UTC datetimes, closed range covering the value, DATE_MIN/DATE_MAX constants for open ends
+    number:    (param, Decimal)
+    quantity:  (param, Decimal, system|None, code|None, unit|None)
+    uri:       (param, uri)                       truncated to 512
+    reference: (param, target_type|None, target_id|None, url|None)
+
+The fields of IndexRows are named after the parameter types, as db.tables.INDEX_TABLES is.
+What each FHIR datatype yields follows FHIR R4 search.html (§3.1.1.4 and the sections of each
+parameter type) and, where the spec leaves room, HAPI FHIR's extractor:
+
+* string: string and markdown as they are; HumanName's family, given, prefix, suffix and text
+  and Address's line, city, district, state, postalCode, country and text as separate values.
+* token: code, id, string, uri (code = the value); boolean (code "true" / "false"); Coding
+  (system, code, display); CodeableConcept (each Coding, plus a text-only row for its text);
+  Identifier (system, value, type.text); ContactPoint (None, value, None): search.html matches
+  ContactPoint tokens on the value only, its system (phone, email) being what the parameter
+  already names (`phone`, `email`). `Patient.deceased.exists() and Patient.deceased != false`
+  yields one boolean always, so every Patient gets a `deceased` row, "false" when no deceased[x]
+  is given, which is what HAPI indexes too and what makes `deceased=false` find the living.
+* date: date, dateTime and instant as the range their precision covers (`2020` is the whole
+  year; no time zone means UTC); Period start..end, an open end being DATE_MIN / DATE_MAX;
+  Timing as the outer limits of its events and repeat.boundsPeriod (search.html#date).
+* number: decimal and integer. A Range (RiskAssessment.prediction.probability) is not a number.
+* quantity: Quantity and its profiles (Age, Duration, Count, Distance, SimpleQuantity);
+  Money as (value, "urn:iso:std:iso:4217", currency, None), as HAPI; Range as its low and high.
+* uri: uri, url, canonical, oid, uuid.
+* reference: Reference.reference `Type/id[/_history/v]` -> (Type, id, None); an absolute URL
+  ending so -> (Type, id, url); any other URL, urn:uuid: or urn:oid: -> (None, None, url);
+  `#contained` and identifier-only references are skipped. canonical and uri values ->
+  (None, None, url), any `|version` kept. A resource (Bundle.entry[0].resource) -> its type and
+  id. url is truncated to 512.
+
+Composite and special parameters (Location.near) get no rows: the search engine combines the
+rows of a composite's component parameters, which are extracted as parameters of their own.
+`_id` and `_lastUpdated` are columns of the store; `_text`, `_content`, `_list`, `_query`,
+`_has` and `_type` are not values of a resource. Identical rows of a resource are written once.
+Values of an unexpected shape are skipped: extraction never fails on a valid resource.
+"""
+
+import re
+import unicodedata
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from functools import cache
+from typing import Any
+
+from shafa.fhir.fhirpath import Path, compile_path, parse_literal_reference
+from shafa.fhir.searchparams import params_for
+
+DATE_MIN = datetime(1, 1, 1, tzinfo=UTC)
+DATE_MAX = datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
+
+MAX_TEXT = 255
+MAX_URI = 512
+ISO_4217 = "urn:iso:std:iso:4217"  # the currency code system of Money (R4 datatypes.html#Money)
+
+# Parameters whose values the store keeps elsewhere or that are no values of the resource.
+_NOT_INDEXED = frozenset(
+    {"_id", "_lastUpdated", "_text", "_content", "_list", "_query", "_has", "_type"}
+)
+_NAME_AND_ADDRESS_PARTS = (
+    "text", "family", "given", "prefix", "suffix",  # HumanName
+    "line", "city", "district", "state", "postalCode", "country",  # Address
+)  # fmt: skip
+# ContactPoint.system codes (R4 valueset-contact-point-system): an Identifier.system is a URI.
+_CONTACT_POINT_SYSTEMS = frozenset({"phone", "fax", "email", "pager", "url", "sms", "other"})
+
+_MICROSECOND = timedelta(microseconds=1)
+# date, dateTime and instant (R4 datatypes.html#dateTime); seconds and zone are optional here
+# because clients send them so and HAPI accepts them.
+_DATE_TIME = re.compile(
+    r"(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?"
+    r"(Z|[+-]\d{2}:\d{2})?)?)?)?"
+)
+
+
+@dataclass(slots=True)
+class IndexRows:
+    """The index rows of one resource, one list a parameter type (see the module docstring)."""
+
+    string: list[tuple[str, str, str]] = field(default_factory=list)
+    token: list[tuple[str, str | None, str | None, str | None]] = field(default_factory=list)
+    date: list[tuple[str, datetime, datetime]] = field(default_factory=list)
+    number: list[tuple[str, Decimal]] = field(default_factory=list)
+    quantity: list[tuple[str, Decimal, str | None, str | None, str | None]] = field(
+        default_factory=list
+    )
+    uri: list[tuple[str, str]] = field(default_factory=list)
+    reference: list[tuple[str, str | None, str | None, str | None]] = field(default_factory=list)
+
+
+def normalise_text(value: str) -> str:
+    """Lower case, accents stripped, whitespace collapsed: how string values are matched."""
+    if not value.isascii():
+        decomposed = unicodedata.normalize("NFKD", value)
+        value = "".join(char for char in decomposed if not unicodedata.combining(char))
+    return " ".join(value.lower().split())
+
+
+# --- Values of each parameter type ---------------------------------------------------------------
+
+
+def _string(exact: Any) -> tuple[str, str] | None:
+    if type(exact) is not str or not exact:
+        return None
+    return normalise_text(exact)[:MAX_TEXT], exact[:MAX_TEXT]
+
+
+def _strings(value: Any) -> Iterator[tuple[str, str] | None]:
+    if type(value) is str:
+        yield _string(value)
+    elif type(value) is dict:
+        for part in _NAME_AND_ADDRESS_PARTS:
+            text = value.get(part)
+            if type(text) is list:
+                yield from (_string(line) for line in text)
+            elif text is not None:
+                yield _string(text)
+
+
+def _token(system: Any, code: Any, text: Any) -> tuple[str | None, str | None, str | None] | None:
+    system = system[:MAX_URI] if type(system) is str and system else None
+    code = code[:MAX_TEXT] if type(code) is str and code else None
+    text = normalise_text(text)[:MAX_TEXT] if type(text) is str and text else None
+    return (system, code, text) if system or code or text else None
+
+
+def _tokens(value: Any) -> Iterator[tuple[str | None, str | None, str | None] | None]:
+    if type(value) is str:
+        yield _token(None, value, None)
+    elif type(value) is bool:
+        yield None, "true" if value else "false", None
+    elif type(value) is dict:
+        if "coding" in value or "text" in value:  # CodeableConcept
+            codings = value.get("coding")
+            for coding in codings if type(codings) is list else ():
+                if type(coding) is dict:
+                    yield _token(coding.get("system"), coding.get("code"), coding.get("display"))
+            yield _token(None, None, value.get("text"))
+        elif "value" in value:  # Identifier or ContactPoint
+            system = value.get("system")
+            if type(system) is str and system in _CONTACT_POINT_SYSTEMS:
+                yield _token(None, value["value"], None)
+            else:
+                kind = value.get("type")
+                text = kind.get("text") if type(kind) is dict else None
+                yield _token(system, value["value"], text)
+        else:  # Coding, or an Identifier with a system only
+            yield _token(value.get("system"), value.get("code"), value.get("display"))
+
+
+def _date_range(value: Any) -> tuple[datetime, datetime] | None:
+    """The closed UTC range a date, dateTime or instant covers at its precision."""
+    match = _DATE_TIME.fullmatch(value) if type(value) is str else None
+    if match is None:
+        return None
+    year, month, day, hour, minute, second, fraction, zone = match.groups()
+    micro = int(fraction[:6].ljust(6, "0")) if fraction else 0
+    try:
+        low = datetime(
+            int(year), int(month or 1), int(day or 1), int(hour or 0), int(minute or 0),
+            int(second or 0), micro, tzinfo=UTC,
+        )  # fmt: skip
+    except ValueError:  # no such date, such as 2020-02-30
+        return None
+    after = _end_of_precision(low, month, day, hour, second, fraction)
+    high = after - _MICROSECOND if after is not None else DATE_MAX
+    if zone and zone != "Z":
+        offset = timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6]))
+        if zone[0] == "-":
+            offset = -offset
+        low, high = _shifted(low, -offset), _shifted(high, -offset)
+    return low, high
+
+
+def _end_of_precision(
+    low: datetime, month: str | None, day: str | None, hour: str | None,
+    second: str | None, fraction: str | None,
+) -> datetime | None:  # fmt: skip
+    """The first instant after the period a value's precision covers; None past year 9999."""
+    try:
+        if month is None:
+            return low.replace(year=low.year + 1)
+        if day is None:
+            return (
+                low.replace(year=low.year + 1, month=1)
+                if low.month == 12
+                else low.replace(month=low.month + 1)
+            )
+        if hour is None:
+            return low + timedelta(days=1)
+        if fraction:
+            return low + timedelta(microseconds=10 ** (6 - min(len(fraction), 6)))
+        return low + timedelta(seconds=1 if second else 60)
+    except (ValueError, OverflowError):
+        return None
+
+
+def _shifted(moment: datetime, delta: timedelta) -> datetime:
+    """moment + delta, clamped to DATE_MIN..DATE_MAX (a zone offset near year 1 or 9999)."""
+    try:
+        return moment + delta
+    except OverflowError:
+        return DATE_MAX if delta > timedelta(0) else DATE_MIN
+
+
+def _dates(value: Any) -> Iterator[tuple[datetime, datetime] | None]:
+    if type(value) is str:
+        yield _date_range(value)
+    elif type(value) is dict:
+        if "start" in value or "end" in value:  # Period
+            yield _period_range(value)
+        elif "event" in value or "repeat" in value:  # Timing
+            yield _timing_range(value)
+
+
+def _period_range(period: dict[str, Any]) -> tuple[datetime, datetime] | None:
+    start = _date_range(period["start"]) if "start" in period else None
+    end = _date_range(period["end"]) if "end" in period else None
+    if start is None and end is None:
+        return None
+    return (start[0] if start else DATE_MIN), (end[1] if end else DATE_MAX)
+
+
+def _timing_range(timing: dict[str, Any]) -> tuple[datetime, datetime] | None:
+    # Only the outer limits of a schedule count (search.html#date, Timing).
+    events = timing.get("event")
+    ranges = [_date_range(event) for event in events] if type(events) is list else []
+    repeat = timing.get("repeat")
+    bounds = repeat.get("boundsPeriod") if type(repeat) is dict else None
+    if type(bounds) is dict:
+        ranges.append(_period_range(bounds))
+    known = [pair for pair in ranges if pair is not None]
+    if not known:
+        return None
+    return min(low for low, _ in known), max(high for _, high in known)
+
+
+def _number(value: Any) -> Decimal | None:
+    if type(value) is Decimal:
+        return value
+    if type(value) is int:
+        return Decimal(value)
+    return None
+
+
+def _numbers(value: Any) -> Iterator[tuple[Decimal] | None]:
+    number = _number(value)
+    yield (number,) if number is not None else None
+
+
+def _quantity(value: Any) -> tuple[Decimal, str | None, str | None, str | None] | None:
+    amount = _number(value.get("value")) if type(value) is dict else None
+    if amount is None:
+        return None
+    if "currency" in value:  # Money
+        currency = value["currency"]
+        return amount, ISO_4217, currency if type(currency) is str else None, None
+    system, code, unit = (value.get(key) for key in ("system", "code", "unit"))
+    return (
+        amount,
+        system[:MAX_URI] if type(system) is str else None,
+        code[:MAX_TEXT] if type(code) is str else None,
+        unit[:MAX_TEXT] if type(unit) is str else None,
+    )
+
+
+def _quantities(value: Any) -> Iterator[tuple[Decimal, str | None, str | None, str | None] | None]:
+    if type(value) is dict and ("low" in value or "high" in value):  # Range
+        yield _quantity(value.get("low"))
+        yield _quantity(value.get("high"))
+    else:
+        yield _quantity(value)
+
+
+def _uris(value: Any) -> Iterator[tuple[str] | None]:
+    yield (value[:MAX_URI],) if type(value) is str and value else None
+
+
+def _reference(reference: str) -> tuple[str | None, str | None, str | None] | None:
+    if not reference or reference.startswith("#"):  # contained resources are not indexed
+        return None
+    target = parse_literal_reference(reference)
+    if target is None:  # urn:uuid:, urn:oid:, or a URL naming no FHIR resource
+        return None, None, reference[:MAX_URI]
+    url = reference[:MAX_URI] if "://" in reference else None
+    return target[0], target[1], url
+
+
+def _references(value: Any) -> Iterator[tuple[str | None, str | None, str | None] | None]:
+    if type(value) is str:  # canonical or uri: the whole value, |version included
+        yield (None, None, value[:MAX_URI]) if value else None
+    elif type(value) is dict:
+        reference = value.get("reference")
+        if type(reference) is str:
+            yield _reference(reference)
+        elif type(value.get("resourceType")) is str and type(value.get("id")) is str:
+            yield value["resourceType"], value["id"], None
+
+
+# --- Extraction ----------------------------------------------------------------------------------
+
+# For each parameter type (the IndexRows field its rows go to): a function from one value to
+# the parts of its rows after the param code, None for parts that make no row.
+_ROW_PARTS: dict[str, Callable[[Any], Iterator[Any]]] = {
+    "token": _tokens,
+    "reference": _references,
+    "string": _strings,
+    "date": _dates,
+    "uri": _uris,
+    "quantity": _quantities,
+    "number": _numbers,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class _Extractor:
+    code: str
+    kind: str  # the IndexRows field
+    path: Path
+    row_parts: Callable[[Any], Iterator[Any]]
+
+
+@cache
+def _extractors(resource_type: str) -> tuple[_Extractor, ...]:
+    """Every indexed parameter of a resource type, compiled on first use of the type."""
+    return tuple(
+        _Extractor(
+            code, param.type, compile_path(param.expression, resource_type), _ROW_PARTS[param.type]
+        )
+        for code, param in params_for(resource_type).items()
+        if param.type in _ROW_PARTS and code not in _NOT_INDEXED
+    )
+
+
+def extract(resource: dict[str, Any]) -> IndexRows:
+    """The index rows of every search parameter of the resource's type."""
+    rows = IndexRows()
+    resource_type = resource.get("resourceType")
+    if type(resource_type) is not str:
+        return rows
+    for extractor in _extractors(resource_type):
+        values = extractor.path(resource)
+        if not values:
+            continue
+        code = extractor.code
+        out: list[Any] = getattr(rows, extractor.kind)
+        row_parts = extractor.row_parts
+        for value in values:
+            for parts in row_parts(value):
+                if parts is not None:
+                    out.append((code, *parts))
+    for kind in _ROW_PARTS:
+        out = getattr(rows, kind)
+        if len(out) > 1:
+            out[:] = dict.fromkeys(out)
+    return rows

@@ -1,0 +1,1 @@
+"""FHIR $operations, one module each with its OperationDefinition."""

@@ -1,0 +1,92 @@
+"""The search parameters of FHIR R4: the official SearchParameter bundle, as a registry.
+
+The bundle (hl7.org/fhir/R4/search-parameters.json, 4.0.1) is loaded once, on first use.
+A parameter whose base is `Resource` or `DomainResource` (`_id`, `_profile`, `_tag`, ...)
+applies to every resource type. Parameters without an expression (`_text`, `_content`,
+`_query`) are left out: nothing can be extracted for them.
+"""
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+_ABSTRACT_BASES = frozenset({"Resource", "DomainResource"})
+
+
+@dataclass(frozen=True, slots=True)
+class SearchParam:
+    """One SearchParameter, as far as indexing and searching need it."""
+
+    code: str
+    type: str  # number | date | string | token | reference | composite | quantity | uri | special
+    base: tuple[str, ...]
+    expression: str  # shared by all bases; compile_path keeps the branches of one type
+    targets: tuple[str, ...]  # resource types a reference parameter may point to
+    modifiers: tuple[str, ...]  # as the definition lists them (none do in the R4 bundle)
+    components: tuple[tuple[str, str], ...]  # composite: (definition url, expression) pairs
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Registry:
+    by_type: dict[str, dict[str, SearchParam]]  # params of named bases, by resource type and code
+    common: dict[str, SearchParam]  # params of Resource and DomainResource, by code
+
+
+def _search_param(definition: dict[str, Any]) -> SearchParam:
+    return SearchParam(
+        code=definition["code"],
+        type=definition["type"],
+        base=tuple(definition["base"]),
+        expression=definition["expression"],
+        targets=tuple(definition.get("target", ())),
+        modifiers=tuple(definition.get("modifier", ())),
+        components=tuple(
+            (component["definition"], component["expression"])
+            for component in definition.get("component", ())
+        ),
+        url=definition["url"],
+    )
+
+
+@cache
+def _registry() -> _Registry:
+    raw = resources.files("shafa.fhir").joinpath("data/search-parameters.json").read_text()
+    by_type: dict[str, dict[str, SearchParam]] = {}
+    common: dict[str, SearchParam] = {}
+    for entry in json.loads(raw)["entry"]:
+        definition = entry["resource"]
+        if not definition.get("expression"):
+            continue
+        param = _search_param(definition)
+        for base in param.base:
+            target = common if base in _ABSTRACT_BASES else by_type.setdefault(base, {})
+            target[param.code] = param
+    return _Registry(by_type, common)
+
+
+def params_for(resource_type: str) -> dict[str, SearchParam]:
+    """The search parameters of a resource type by code, those of Resource included."""
+    registry = _registry()
+    return {**registry.common, **registry.by_type.get(resource_type, {})}
+
+
+def all_resource_types() -> frozenset[str]:
+    """The resource types that have search parameters of their own in the bundle."""
+    return frozenset(_registry().by_type)
+
+
+def param_by_url(url: str) -> SearchParam | None:
+    """The parameter a canonical URL names, as composite components refer to theirs."""
+    return _by_url().get(url)
+
+
+@cache
+def _by_url() -> dict[str, SearchParam]:
+    registry = _registry()
+    params = list(registry.common.values())
+    for type_params in registry.by_type.values():
+        params += type_params.values()
+    return {param.url: param for param in params}

@@ -1,0 +1,535 @@
+"""The resource store: current versions, every past version, and search-index rows.
+
+Every write goes through `apply_writes`, one batch of creates, updates and deletes inside the
+caller's transaction: a single REST interaction is a batch of one, a transaction Bundle one batch
+of thousands, so both take the same path and the Bundle pays one round trip a table, not one an
+entry. The resource row, its version row and its index rows are written in that one transaction
+(DESIGN.md, Data): nothing is searchable that is not stored, nothing stored that is not indexed.
+"""
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Row, and_, bindparam, delete, func, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from shafa.db.tables import (
+    INDEX_TABLE_ORDER,
+    INDEX_TABLES,
+    resource_versions,
+    resources,
+)
+from shafa.fhir import indexing, jsonio
+from shafa.fhir.compartments import owning_patient
+from shafa.fhir.errors import FhirError, gone, not_found, precondition_failed
+
+SERVER_META = ("versionId", "lastUpdated")
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """One version of a resource as stored (content is None for a deletion)."""
+
+    pk: int
+    res_type: str
+    fhir_id: str
+    version: int
+    last_updated: datetime
+    deleted: bool
+    content: str | None
+    method: str = "PUT"
+
+    @property
+    def etag(self) -> str:
+        """The weak ETag of this version (R4 http.html#versioning)."""
+        return f'W/"{self.version}"'
+
+    @property
+    def reference(self) -> str:
+        """Type/id."""
+        return f"{self.res_type}/{self.fhir_id}"
+
+    def resource(self) -> dict[str, Any]:
+        """The resource as a dict (decimals as Decimal); only for live versions."""
+        if self.content is None:
+            raise gone(f"{self.reference} was deleted")
+        parsed: dict[str, Any] = jsonio.parse(self.content)
+        return parsed
+
+
+@dataclass(slots=True)
+class Write:
+    """One change to apply: a resource to store, or a deletion when resource is None.
+
+    For an update, if_match is the version the client says it changes (412 if stale).
+    create_only makes an existing id a conflict (a create with a client-chosen id).
+    """
+
+    res_type: str
+    fhir_id: str
+    resource: dict[str, Any] | None
+    method: str
+    if_match: int | None = None
+    create_only: bool = False
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What a Write did: the stored version, and whether it created the resource."""
+
+    stored: Stored
+    created: bool
+    changed: bool = True
+
+
+@dataclass(slots=True)
+class _Prepared:
+    write: Write
+    version: int
+    content: str | None
+    patient_id: str | None
+    index: indexing.IndexRows | None
+    index_mask: int = 0
+    pk: int | None = None
+    old_mask: int = 0
+    created: bool = False
+    changed: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def new_id() -> str:
+    """A server-assigned id: a random UUID, valid under the FHIR id rule."""
+    return str(uuid.uuid4())
+
+
+def now() -> datetime:
+    """The time a write is stamped with: aware UTC, microseconds (meta.lastUpdated)."""
+    return datetime.now(UTC)
+
+
+def instant(moment: datetime) -> str:
+    """A FHIR instant for meta.lastUpdated: UTC with microseconds, e.g. 2026-01-02T03:04:05.000006Z."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class ConcurrentWrite(Exception):  # noqa: N818 (a signal to retry, not an error to show)
+    """Another transaction created the same resource first; the caller retries the transaction."""
+
+
+_CURRENT_COLUMNS = (
+    resources.c.pk,
+    resources.c.res_type,
+    resources.c.fhir_id,
+    resources.c.version,
+    resources.c.last_updated,
+    resources.c.deleted,
+    resources.c.content,
+)
+
+
+def _stored(row: Row[Any], method: str = "PUT") -> Stored:
+    return Stored(
+        pk=row.pk,
+        res_type=row.res_type,
+        fhir_id=row.fhir_id,
+        version=row.version,
+        last_updated=row.last_updated,
+        deleted=row.deleted,
+        content=row.content,
+        method=method,
+    )
+
+
+async def read(conn: AsyncConnection, res_type: str, fhir_id: str) -> Stored:
+    """The current version; 404 if it never existed, 410 if it is deleted."""
+    row = (
+        await conn.execute(
+            select(*_CURRENT_COLUMNS).where(
+                resources.c.res_type == res_type, resources.c.fhir_id == fhir_id
+            )
+        )
+    ).first()
+    if row is None:
+        raise not_found(f"{res_type}/{fhir_id} is not known")
+    stored = _stored(row)
+    if stored.deleted:
+        raise FhirError(410, gone(f"{res_type}/{fhir_id} was deleted").issues,
+                        headers={"ETag": stored.etag})
+    return stored
+
+
+async def vread(conn: AsyncConnection, res_type: str, fhir_id: str, version: int) -> Stored:
+    """One version; 404 if there is no such version, 410 if that version is a deletion."""
+    v = resource_versions.c
+    row = (
+        await conn.execute(
+            select(
+                v.resource_pk.label("pk"), v.res_type, v.fhir_id, v.version, v.last_updated,
+                v.deleted, v.content, v.method,
+            ).where(v.res_type == res_type, v.fhir_id == fhir_id, v.version == version)
+        )
+    ).first()
+    if row is None:
+        raise not_found(f"{res_type}/{fhir_id} has no version {version}")
+    stored = _stored(row, row.method)
+    if stored.deleted:
+        raise FhirError(410, gone(f"Version {version} of {res_type}/{fhir_id} is a deletion").issues,
+                        headers={"ETag": stored.etag})
+    return stored
+
+
+async def current_versions(
+    conn: AsyncConnection, keys: Iterable[tuple[str, str]], *, lock: bool
+) -> dict[tuple[str, str], Row[Any]]:
+    """Current rows (deleted ones too) by (type, id); locked against concurrent writers if asked."""
+    wanted = list(dict.fromkeys(keys))
+    if not wanted:
+        return {}
+    found: dict[tuple[str, str], Row[Any]] = {}
+    # Chunked so a transaction of thousands of entries stays within bind-parameter limits.
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        query = select(*_CURRENT_COLUMNS, resources.c.index_mask).where(
+            tuple_(resources.c.res_type, resources.c.fhir_id).in_(chunk)
+            if len(chunk) > 1
+            else and_(resources.c.res_type == chunk[0][0], resources.c.fhir_id == chunk[0][1])
+        )
+        if lock:
+            query = query.with_for_update()
+        for row in await conn.execute(query):
+            found[(row.res_type, row.fhir_id)] = row
+    return found
+
+
+def _strip_server_meta(resource: dict[str, Any]) -> dict[str, Any]:
+    meta = resource.get("meta")
+    if not isinstance(meta, dict) or not any(k in meta for k in SERVER_META):
+        return resource
+    kept = {k: v for k, v in meta.items() if k not in SERVER_META}
+    stripped = dict(resource)
+    if kept:
+        stripped["meta"] = kept
+    else:
+        del stripped["meta"]
+    return stripped
+
+
+def _stamp(resource: dict[str, Any], fhir_id: str, version: int, moment: datetime) -> str:
+    """The resource as it will be served: the server's id, versionId and lastUpdated set."""
+    stamped = dict(resource)
+    stamped["id"] = fhir_id
+    meta = dict(stamped.get("meta") or {})
+    meta["versionId"] = str(version)
+    meta["lastUpdated"] = instant(moment)
+    # resourceType, id and meta first, as FHIR servers conventionally serve them.
+    ordered = {"resourceType": stamped["resourceType"], "id": fhir_id, "meta": meta}
+    ordered.update((k, v) for k, v in stamped.items() if k not in ordered)
+    return jsonio.dumps(ordered).decode()
+
+
+def _mask(rows: indexing.IndexRows) -> int:
+    mask = 0
+    for bit, kind in enumerate(INDEX_TABLE_ORDER):
+        if getattr(rows, kind):
+            mask |= 1 << bit
+    return mask
+
+
+def _unchanged(old_content: str | None, new_resource: dict[str, Any]) -> bool:
+    """True when an update would store what is already there (HAPI's no-op update)."""
+    if old_content is None:
+        return False
+    # Compared as JSON text, not as Python values: Decimal("36.6") != 36.6 as numbers.
+    old = _strip_server_meta(jsonio.parse(old_content))
+    return jsonio.canonical(old) == jsonio.canonical(_strip_server_meta(new_resource))
+
+
+async def apply_writes(
+    conn: AsyncConnection, writes: Sequence[Write], moment: datetime
+) -> list[Outcome]:
+    """Apply creates, updates and deletes in the caller's transaction; one Outcome a Write.
+
+    Raises FhirError for a stale If-Match (412) or a create of an existing id (409), and
+    ConcurrentWrite when another transaction created one of the ids meanwhile.
+    """
+    current = await current_versions(
+        conn, ((w.res_type, w.fhir_id) for w in writes), lock=True
+    )
+    prepared: list[_Prepared] = []
+    # Later writes to the same resource in one batch see the earlier ones.
+    pending: dict[tuple[str, str], _Prepared] = {}
+    for write in writes:
+        key = (write.res_type, write.fhir_id)
+        earlier = pending.get(key)
+        row = current.get(key)
+        if earlier is not None:
+            old_version, old_deleted, old_content = (
+                earlier.version, earlier.write.resource is None, earlier.content
+            )
+        elif row is not None:
+            old_version, old_deleted, old_content = row.version, row.deleted, row.content
+        else:
+            old_version, old_deleted, old_content = 0, True, None
+        exists = old_version > 0
+        if write.create_only and exists:
+            raise FhirError.of(409, "duplicate", f"{write.res_type}/{write.fhir_id} already exists")
+        if write.if_match is not None and write.if_match != old_version:
+            raise precondition_failed(
+                f"{write.res_type}/{write.fhir_id} is at version {old_version}, "
+                f"not {write.if_match} (If-Match)"
+            )
+        if write.resource is None:  # delete
+            if not exists or old_deleted:
+                prepared.append(_unchanged_outcome(write, row, earlier))
+                continue
+            item = _Prepared(write, old_version + 1, None, None, None)
+        else:
+            if exists and not old_deleted and _unchanged(old_content, write.resource):
+                prepared.append(_unchanged_outcome(write, row, earlier))
+                continue
+            version = old_version + 1
+            rows = indexing.extract(write.resource | {"id": write.fhir_id})
+            item = _Prepared(
+                write,
+                version,
+                _stamp(write.resource, write.fhir_id, version, moment),
+                owning_patient(write.res_type, write.fhir_id, rows.reference),
+                rows,
+                _mask(rows),
+            )
+        item.created = not exists or old_deleted
+        if earlier is not None:
+            # The database still holds the index rows from before the batch.
+            item.pk, item.old_mask = earlier.pk, earlier.old_mask
+        elif row is not None:
+            item.pk, item.old_mask = row.pk, row.index_mask
+        pending[key] = item
+        prepared.append(item)
+
+    changed = [p for p in prepared if p.changed]
+    await _write_current(conn, changed, moment)
+    await _write_versions(conn, changed, moment)
+    await _write_index(conn, changed)
+    return [
+        Outcome(
+            Stored(
+                pk=p.pk if p.pk is not None else 0,
+                res_type=p.write.res_type,
+                fhir_id=p.write.fhir_id,
+                version=p.version,
+                last_updated=p.extra.get("last_updated", moment),
+                deleted=p.write.resource is None if p.changed else p.extra["deleted"],
+                content=p.content,
+                method=p.write.method,
+            ),
+            created=p.created and p.changed,
+            changed=p.changed,
+        )
+        for p in prepared
+    ]
+
+
+def _unchanged_outcome(write: Write, row: Row[Any] | None, earlier: _Prepared | None) -> _Prepared:
+    """A write that changes nothing: a repeated delete, or an update to identical content."""
+    if earlier is not None:
+        item = _Prepared(write, earlier.version, earlier.content, None, None, pk=earlier.pk)
+        item.extra = {"deleted": earlier.write.resource is None}
+    elif row is not None:
+        item = _Prepared(write, row.version, row.content, None, None, pk=row.pk)
+        item.extra = {"deleted": row.deleted, "last_updated": row.last_updated}
+    else:
+        item = _Prepared(write, 0, None, None, None, pk=None)
+        item.extra = {"deleted": True}
+    item.changed = False
+    return item
+
+
+def _insert_ignoring_duplicates(conn: AsyncConnection) -> Any:
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(resources).on_conflict_do_nothing(
+        index_elements=[resources.c.res_type, resources.c.fhir_id]
+    )
+
+
+async def _write_current(conn: AsyncConnection, items: list[_Prepared], moment: datetime) -> None:
+    # The newest write of each resource decides its current row.
+    last: dict[tuple[str, str], _Prepared] = {}
+    for item in items:
+        last[(item.write.res_type, item.write.fhir_id)] = item
+    inserts = [p for p in last.values() if p.pk is None]
+    updates = [p for p in last.values() if p.pk is not None]
+    if inserts:
+        statement = _insert_ignoring_duplicates(conn).returning(
+            resources.c.pk, resources.c.res_type, resources.c.fhir_id
+        )
+        result = await conn.execute(
+            statement,
+            [
+                {
+                    "res_type": p.write.res_type,
+                    "fhir_id": p.write.fhir_id,
+                    "version": p.version,
+                    "last_updated": moment,
+                    "deleted": p.write.resource is None,
+                    "patient_id": p.patient_id,
+                    "index_mask": p.index_mask,
+                    "content": p.content,
+                }
+                for p in inserts
+            ],
+        )
+        pks = {(r.res_type, r.fhir_id): r.pk for r in result}
+        if len(pks) != len(inserts):
+            raise ConcurrentWrite("a resource was created concurrently")
+        for item in items:
+            if item.pk is None:
+                item.pk = pks[(item.write.res_type, item.write.fhir_id)]
+    if updates:
+        await conn.execute(
+            update(resources)
+            .where(resources.c.pk == bindparam("b_pk"))
+            .values(
+                version=bindparam("b_version"),
+                last_updated=bindparam("b_last_updated"),
+                deleted=bindparam("b_deleted"),
+                patient_id=bindparam("b_patient_id"),
+                index_mask=bindparam("b_index_mask"),
+                content=bindparam("b_content"),
+            ),
+            [
+                {
+                    "b_pk": p.pk,
+                    "b_version": p.version,
+                    "b_last_updated": moment,
+                    "b_deleted": p.write.resource is None,
+                    "b_patient_id": p.patient_id,
+                    "b_index_mask": p.index_mask,
+                    "b_content": p.content,
+                }
+                for p in updates
+            ],
+        )
+
+
+async def _write_versions(conn: AsyncConnection, items: list[_Prepared], moment: datetime) -> None:
+    if not items:
+        return
+    await conn.execute(
+        resource_versions.insert(),
+        [
+            {
+                "resource_pk": p.pk,
+                "version": p.version,
+                "res_type": p.write.res_type,
+                "fhir_id": p.write.fhir_id,
+                "last_updated": moment,
+                "method": p.write.method,
+                "deleted": p.write.resource is None,
+                "patient_id": p.patient_id,
+                "content": p.content,
+            }
+            for p in items
+        ],
+    )
+
+
+async def _write_index(conn: AsyncConnection, items: list[_Prepared]) -> None:
+    """Replace the index rows of every written resource with those of its newest version."""
+    stale_mask = 0
+    stale_pks = set()
+    newest: dict[int, _Prepared] = {}
+    for item in items:
+        assert item.pk is not None
+        if item.old_mask:
+            stale_mask |= item.old_mask
+            stale_pks.add(item.pk)
+        # Of a resource written twice in one batch only the last version is indexed.
+        newest[item.pk] = item
+    for bit, kind in enumerate(INDEX_TABLE_ORDER):
+        if stale_mask & (1 << bit):
+            table = INDEX_TABLES[kind]
+            await conn.execute(delete(table).where(table.c.resource_pk.in_(stale_pks)))
+    for kind in INDEX_TABLE_ORDER:
+        table = INDEX_TABLES[kind]
+        columns = [c.name for c in table.columns][3:]  # after resource_pk, res_type, param
+        rows = [
+            {"resource_pk": p.pk, "res_type": p.write.res_type, "param": values[0],
+             **dict(zip(columns, values[1:], strict=True))}
+            for p in newest.values()
+            if p.index is not None
+            for values in getattr(p.index, kind)
+        ]
+        if rows:
+            await conn.execute(table.insert(), rows)
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryPage:
+    """One page of a history: versions newest first, and the total count within the bounds."""
+
+    versions: list[Stored]
+    total: int
+
+
+async def history(
+    conn: AsyncConnection,
+    *,
+    res_type: str | None,
+    fhir_id: str | None,
+    since: datetime | None,
+    before: datetime,
+    count: int,
+    offset: int,
+) -> HistoryPage:
+    """Versions at system, type or instance level (R4 http.html#history), newest first.
+
+    `before` pins the page set to the versions that existed when the first page was read, so
+    the next and previous links stay stable while others keep writing.
+    """
+    v = resource_versions.c
+    conditions = [v.last_updated <= before]
+    if res_type is not None:
+        conditions.append(v.res_type == res_type)
+    if fhir_id is not None:
+        conditions.append(v.fhir_id == fhir_id)
+    if since is not None:
+        conditions.append(v.last_updated >= since)
+    total = (
+        await conn.execute(select(func.count()).select_from(resource_versions).where(*conditions))
+    ).scalar_one()
+    rows = await conn.execute(
+        select(
+            v.resource_pk.label("pk"), v.res_type, v.fhir_id, v.version, v.last_updated,
+            v.deleted, v.content, v.method,
+        )
+        .where(*conditions)
+        .order_by(v.last_updated.desc(), v.resource_pk.desc(), v.version.desc())
+        .limit(count)
+        .offset(offset)
+    )
+    return HistoryPage([_stored(row, row.method) for row in rows], total)
+
+
+async def exists(conn: AsyncConnection, res_type: str, fhir_id: str) -> bool:
+    """True if the resource was ever stored (deleted or not)."""
+    row = await conn.execute(
+        select(resources.c.pk).where(
+            resources.c.res_type == res_type, resources.c.fhir_id == fhir_id
+        )
+    )
+    return row.first() is not None
+
+
+async def lock_criteria(conn: AsyncConnection, key: str) -> None:
+    """Serialise transactions that check the same conditional criteria, until they commit.
+
+    Two concurrent conditional creates with the same If-None-Exist would both see no match and
+    both create. PostgreSQL takes a transaction-scoped advisory lock on the criteria; SQLite
+    needs none, since its write transactions already run one at a time (BEGIN IMMEDIATE).
+    """
+    if conn.dialect.name == "postgresql":
+        await conn.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(key, 0))))

@@ -1,0 +1,123 @@
+"""Structural validation of resources against the official FHIR R4 JSON Schema.
+
+The schema (hl7.org/fhir/R4/fhir.schema.json, bundled gzipped) is compiled once with jsonschema-rs.
+Two of its gaps are mended at load: it refers to `Resource` and `integer64` without defining
+them, and it leaves out the `_name` sibling (FHIR R4 §2.6.2.1, json.html#primitive) of some
+primitive elements, so valid resources such as StructureDefinition with an extended
+`type.profile` were refused. Its top-level `oneOf` over every type is replaced by a dispatch on
+`resourceType` (if/then), so errors point into the one definition that applies, contained
+resources included.
+"""
+
+import gzip
+import json
+import re
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import jsonschema_rs
+
+from shafa.fhir.errors import FhirError, Issue
+from shafa.fhir.resource_types import RESOURCE_TYPES
+
+ID_PATTERN = re.compile(r"[A-Za-z0-9\-.]{1,64}")
+MAX_ISSUES = 20
+_UNEXTENDABLE = {"id", "url", "div", "resourceType"}  # Element.id, Extension.url, Narrative.div
+
+
+def _dispatch_on_resource_type() -> dict[str, Any]:
+    types = sorted(RESOURCE_TYPES)
+    return {
+        "type": "object",
+        "required": ["resourceType"],
+        "properties": {"resourceType": {"enum": types}},
+        "allOf": [
+            {
+                "if": {"properties": {"resourceType": {"const": name}}},
+                "then": {"$ref": f"#/definitions/{name}"},
+            }
+            for name in types
+        ],
+    }
+
+
+def _add_primitive_extension_siblings(definitions: dict[str, Any]) -> None:
+    for definition in definitions.values():
+        properties = definition.get("properties") or {}
+        for name, prop in list(properties.items()):
+            if name.startswith("_") or name in _UNEXTENDABLE or f"_{name}" in properties:
+                continue
+            ref = prop.get("$ref") or (prop.get("items") or {}).get("$ref", "")
+            if not ref.rsplit("/", 1)[-1][:1].islower():
+                continue  # not a primitive type
+            element = {"$ref": "#/definitions/Element"}
+            properties[f"_{name}"] = (
+                {"type": "array", "items": element} if prop.get("type") == "array" else element
+            )
+
+
+@cache
+def _validator() -> Any:
+    raw = resources.files("shafa.fhir").joinpath("data/fhir.schema.json.gz").read_bytes()
+    schema = json.loads(gzip.decompress(raw))
+    definitions = schema["definitions"]
+    _add_primitive_extension_siblings(definitions)
+    dispatch = _dispatch_on_resource_type()
+    definitions["Resource"] = dispatch
+    definitions["ResourceList"] = dispatch
+    definitions["integer64"] = {"type": "string"}
+    # if/then needs draft 7; the file says draft 6.
+    root = {"$schema": "http://json-schema.org/draft-07/schema#", "definitions": definitions}
+    return jsonschema_rs.validator_for(root | dispatch)
+
+
+def warm_up() -> None:
+    """Compile the schema now rather than on the first request (about 0.15 s)."""
+    _validator()
+
+
+def _expression(resource_type: str, path: list[str | int]) -> str:
+    expression = resource_type
+    for step in path:
+        expression += f"[{step}]" if isinstance(step, int) else f".{step}"
+    return expression
+
+
+def check_resource(resource: Any, expected_type: str | None = None) -> dict[str, Any]:
+    """Return the resource if it is a valid FHIR R4 resource (of expected_type), else raise 400."""
+    if not isinstance(resource, dict):
+        raise FhirError.of(400, "structure", "The body must be a JSON object (a FHIR resource)")
+    resource_type = resource.get("resourceType")
+    if not isinstance(resource_type, str) or resource_type not in RESOURCE_TYPES:
+        raise FhirError.of(
+            400, "structure", f"Unknown resourceType {resource_type!r}", "resourceType"
+        )
+    if expected_type is not None and resource_type != expected_type:
+        raise FhirError.of(
+            400,
+            "invalid",
+            f"resourceType {resource_type!r} does not match the URL's type {expected_type!r}",
+            "resourceType",
+        )
+    validator = _validator()
+    if validator.is_valid(resource):
+        return resource
+    issues = []
+    for error in validator.iter_errors(resource):
+        path = list(error.instance_path)
+        issues.append(
+            Issue("structure", error.message[:500], expression=(_expression(resource_type, path),))
+        )
+        if len(issues) == MAX_ISSUES:
+            break
+    raise FhirError(400, issues)
+
+
+def check_id(fhir_id: str, where: str = "id") -> str:
+    """Return fhir_id if it follows the FHIR id rule (R4 datatypes.html#id), else raise 400."""
+    if not ID_PATTERN.fullmatch(fhir_id):
+        raise FhirError.of(
+            400, "value", f"{fhir_id!r} is not a valid FHIR id ([A-Za-z0-9-.]{{1,64}})", where
+        )
+    return fhir_id

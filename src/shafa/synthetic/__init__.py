@@ -1,0 +1,1 @@
+"""Deterministic synthetic FHIR R4 clinical data for tests, demos and benchmarks."""
