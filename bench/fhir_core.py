@@ -96,20 +96,24 @@ def server_cpu_seconds(root: int) -> float:
 
 
 def postgres_cpu_seconds(database: str) -> float:
-    """CPU seconds of the backends connected to `database` plus the shared PostgreSQL workers.
+    """CPU seconds of PostgreSQL working for `database`, living backends and exited ones.
 
-    Backends of other databases are left out, as other work on this machine may use the same
-    server; the checkpointer, WAL writer and the like work for every database and count. A
-    backend that exits between readings is lost: the server's pool keeps its connections open.
+    Live backends of other databases are left out, as other work may share this PostgreSQL;
+    the checkpointer, WAL writer and the like work for every database and count. Backends
+    that exited are known only through the postmaster, which reaps them: counting its reaped
+    time keeps connection churn (a pool opening and closing connections) in the figure, at the
+    price of also counting other databases' connections that close during a run.
     """
     ticks = 0
-    for pid, (_, comm, own, _reaped) in _processes().items():
+    for pid, (_, comm, own, reaped) in _processes().items():
         if comm != "postgres":
             continue
-        backend = BACKEND_TITLE.match(_cmdline(pid))
+        title = _cmdline(pid)
+        backend = BACKEND_TITLE.match(title)
         if backend is None or backend.group(1) == database:
-            # Only own time: the postmaster's reaped children include other databases' backends.
             ticks += own
+        if not title.startswith("postgres:"):
+            ticks += reaped  # the postmaster
     return ticks / CLOCK_TICKS
 
 
@@ -443,11 +447,14 @@ def main() -> None:
     if not args.reuse_database:
         log(f"recreating database {database}")
         asyncio.run(recreate_database(args.database_url))
-        subprocess.run([shafa_command(), "db", "upgrade"], env=env, check=True)
+        # Its output joins the progress on stderr: stdout is for the report alone.
+        subprocess.run([shafa_command(), "db", "upgrade"], env=env, check=True, stdout=sys.stderr)
     report: dict = {
         "dataset_resources": patients * RESOURCES_PER_PATIENT,
         "dataset_patients": patients,
         "machine_cores": os.cpu_count(),
+        # Other work on the machine skews every figure: a high start load flags a noisy run.
+        "load_average_at_start": [round(load, 2) for load in os.getloadavg()],
         "server_workers": args.workers,
         "wrk": {"connections": args.connections, "threads": args.threads, "seconds": args.seconds},
         "scenarios": {},

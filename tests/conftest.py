@@ -56,7 +56,8 @@ class Database:
         asyncio.run(truncate_pg())
 
 
-def _create_pg_database() -> tuple[str, str]:
+def create_pg_database() -> tuple[str, str]:
+    """A new, empty PostgreSQL database: (SQLAlchemy URL, libpq DSN)."""
     name = f"shafa_test_{uuid.uuid4().hex[:12]}"
 
     async def create() -> None:
@@ -74,7 +75,8 @@ def _create_pg_database() -> tuple[str, str]:
     return dsn.replace("postgresql://", "postgresql+asyncpg://"), dsn
 
 
-def _drop_pg_database(dsn: str) -> None:
+def drop_pg_database(dsn: str) -> None:
+    """Drop a database made by create_pg_database."""
     name = dsn.rsplit("/", 1)[1]
 
     async def drop() -> None:
@@ -88,7 +90,9 @@ def _drop_pg_database(dsn: str) -> None:
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
-def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
+def database(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Database]:
     """A freshly migrated database of each backend."""
     if request.param == "sqlite":
         path = tmp_path_factory.mktemp("sqlite") / "shafa.db"
@@ -96,11 +100,11 @@ def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
         migrate.upgrade(db.url)
         yield db
         return
-    url, dsn = _create_pg_database()
+    url, dsn = create_pg_database()
     db = Database("postgresql", url, dsn)
     migrate.upgrade(db.url)
     yield db
-    _drop_pg_database(dsn)
+    drop_pg_database(dsn)
 
 
 def free_port() -> int:
@@ -116,7 +120,11 @@ class LiveServer:
     def __init__(self, settings: Settings) -> None:
         self.port = free_port()
         config = uvicorn.Config(
-            create_app(settings), host="127.0.0.1", port=self.port, log_level="warning", lifespan="on"
+            create_app(settings),
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            lifespan="on",
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)

@@ -20,7 +20,12 @@ from shafa.fhir.routes import router as fhir_router
 
 log = logging.getLogger(__name__)
 
-_HTTP_ISSUE_CODES = {404: "not-found", 405: "not-supported", 413: "too-costly", 415: "not-supported"}
+_HTTP_ISSUE_CODES = {
+    404: "not-found",
+    405: "not-supported",
+    413: "too-costly",
+    415: "not-supported",
+}
 
 
 class BodyLimit:
@@ -35,7 +40,9 @@ class BodyLimit:
 
     def _too_large(self) -> Response:
         return render_error(
-            FhirError.of(413, "too-costly", f"The request body is larger than {self.max_bytes} bytes")
+            FhirError.of(
+                413, "too-costly", f"The request body is larger than {self.max_bytes} bytes"
+            )
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -63,7 +70,7 @@ class BodyLimit:
             await self._too_large()(scope, receive, send)
 
 
-class _BodyTooLarge(Exception):  # noqa: N818 (control flow inside BodyLimit)
+class _BodyTooLarge(Exception):
     pass
 
 
@@ -98,12 +105,18 @@ def create_app(settings: Settings | None = None, *, check_migrations: bool = Tru
     @app.exception_handler(HTTPException)
     async def _http_error(_request: Request, error: HTTPException) -> Response:
         code = _HTTP_ISSUE_CODES.get(error.status_code, "processing")
-        return render_error(FhirError(error.status_code, [Issue(code, str(error.detail))], dict(error.headers or {})))
+        return render_error(
+            FhirError(
+                error.status_code, [Issue(code, str(error.detail))], dict(error.headers or {})
+            )
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _request_error(_request: Request, error: RequestValidationError) -> Response:
-        issues = [Issue("invalid", str(e.get("msg")), expression=(".".join(map(str, e.get("loc", ()))),))
-                  for e in error.errors()]
+        issues = [
+            Issue("invalid", str(e.get("msg")), expression=(".".join(map(str, e.get("loc", ()))),))
+            for e in error.errors()
+        ]
         return render_error(FhirError(400, issues))
 
     @app.exception_handler(Exception)

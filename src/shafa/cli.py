@@ -13,7 +13,9 @@ from shafa.db.engine import create_engine, write_transaction
 from shafa.fhir import bundles, store
 from shafa.synthetic import clinical
 
-app = typer.Typer(help="Shafa: a FHIR-native national digital-health platform.", no_args_is_help=True)
+app = typer.Typer(
+    help="Shafa: a FHIR-native national digital-health platform.", no_args_is_help=True
+)
 db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
@@ -60,7 +62,9 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")]
 
 
 @db_app.command("downgrade")
-def db_downgrade(revision: Annotated[str, typer.Argument(help="Target revision, e.g. base.")]) -> None:
+def db_downgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision, e.g. base.")],
+) -> None:
     """Take the schema down to an earlier revision."""
     migrate.downgrade(get_settings().database_url, revision)
     typer.echo(f"Database at revision {revision}.")
@@ -68,7 +72,9 @@ def db_downgrade(revision: Annotated[str, typer.Argument(help="Target revision, 
 
 @app.command()
 def demo(
-    patients: Annotated[int, typer.Option(help="Synthetic patients to load (about 10 resources each).")] = 200,
+    patients: Annotated[
+        int, typer.Option(help="Synthetic patients to load (about 10 resources each).")
+    ] = 200,
     seed: Annotated[int, typer.Option(help="Seed of the deterministic generator.")] = 1,
 ) -> None:
     """Load a deterministic synthetic clinical data set (idempotent: PUTs with fixed ids)."""

@@ -1,5 +1,7 @@
 """Every table of Shafa, declared once on one MetaData (SQLAlchemy Core)."""
 
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -71,7 +73,7 @@ resource_versions = Table(
     Column("res_type", String(TYPE_NAME), nullable=False),
     Column("fhir_id", String(FHIR_ID), nullable=False),
     Column("last_updated", UtcDateTime, nullable=False),
-    # The interaction that made this version: POST, PUT, PATCH or DELETE (Bundle.entry.request.method).
+    # The interaction that made this version: POST, PUT, PATCH or DELETE.
     Column("method", String(6), nullable=False),
     Column("deleted", Boolean, nullable=False, default=False),
     Column("patient_id", String(FHIR_ID), nullable=True),
@@ -83,10 +85,14 @@ resource_versions = Table(
 )
 Index("ix_resource_versions_updated", resource_versions.c.last_updated)
 Index("ix_resource_versions_type_id", resource_versions.c.res_type, resource_versions.c.fhir_id)
-Index("ix_resource_versions_type_updated", resource_versions.c.res_type, resource_versions.c.last_updated)
+Index(
+    "ix_resource_versions_type_updated",
+    resource_versions.c.res_type,
+    resource_versions.c.last_updated,
+)
 
 
-def _index_table(name: str, comment: str, *value_columns: Column) -> Table:  # type: ignore[type-arg]
+def _index_table(name: str, comment: str, *value_columns: Column[Any]) -> Table:
     """One search-index table: rows extracted on write, replaced on every update."""
     table = Table(
         name,
@@ -116,7 +122,13 @@ idx_token = _index_table(
     Column("code", String(INDEXED_TEXT), nullable=True),
     Column("text", String(INDEXED_TEXT), nullable=True),
 )
-Index("ix_idx_token_code", idx_token.c.res_type, idx_token.c.param, idx_token.c.code, idx_token.c.system)
+Index(
+    "ix_idx_token_code",
+    idx_token.c.res_type,
+    idx_token.c.param,
+    idx_token.c.code,
+    idx_token.c.system,
+)
 
 idx_date = _index_table(
     "idx_date",

@@ -53,9 +53,10 @@ def _entry_error(entry: Entry, error: FhirError) -> FhirError:
     issues = []
     for issue in error.issues:
         expression = tuple(
-            f"{entry.where}.resource{e[len(entry.res_type):]}"
+            f"{entry.where}.resource{e[len(entry.res_type) :]}"
             if entry.res_type and e.startswith(entry.res_type)
-            else f"{entry.where}.request.{e}" if e in ("If-Match", "If-None-Exist")
+            else f"{entry.where}.request.{e}"
+            if e in ("If-Match", "If-None-Exist")
             else f"{entry.where}.{e}"
             for e in issue.expression
         ) or (entry.where,)
@@ -118,7 +119,9 @@ def _parse_url(entry: Entry) -> None:
             )
 
 
-async def _resolve_targets(conn: AsyncConnection, entries: list[Entry], ids: dict[str, str]) -> None:
+async def _resolve_targets(
+    conn: AsyncConnection, entries: list[Entry], ids: dict[str, str]
+) -> None:
     """Decide every write's target id; map each fullUrl to Type/id for reference rewriting."""
     for entry in entries:
         if entry.method in ("GET", "HEAD"):
@@ -130,7 +133,11 @@ async def _resolve_targets(conn: AsyncConnection, entries: list[Entry], ids: dic
                         conn, entry.res_type, entry.if_none_exist, what="create"
                     )
                     if len(matches) > 1:
-                        raise FhirError.of(412, "duplicate", f"ifNoneExist {entry.if_none_exist!r} matches more than one")
+                        raise FhirError.of(
+                            412,
+                            "duplicate",
+                            f"ifNoneExist {entry.if_none_exist!r} matches more than one",
+                        )
                     if matches:
                         entry.existing = await store.read(conn, entry.res_type, matches[0].fhir_id)
                         entry.fhir_id = entry.existing.fhir_id
@@ -141,7 +148,9 @@ async def _resolve_targets(conn: AsyncConnection, entries: list[Entry], ids: dic
                     conn, entry.res_type, entry.query, what=entry.method.lower()
                 )
                 if len(matches) > 1:
-                    raise FhirError.of(412, "multiple-matches", f"{entry.url!r} matches more than one resource")
+                    raise FhirError.of(
+                        412, "multiple-matches", f"{entry.url!r} matches more than one resource"
+                    )
                 if matches:
                     entry.fhir_id = matches[0].fhir_id
                 elif entry.method == "PUT":
@@ -172,7 +181,9 @@ def _references(value: Any) -> list[dict[str, Any]]:
     return found
 
 
-async def _rewrite_references(conn: AsyncConnection, entries: list[Entry], ids: dict[str, str]) -> None:
+async def _rewrite_references(
+    conn: AsyncConnection, entries: list[Entry], ids: dict[str, str]
+) -> None:
     """Point urn:uuid and conditional references at the resolved ids (R4 bundle.html#references)."""
     conditional: dict[str, str] = {}
     for entry in entries:
@@ -184,7 +195,9 @@ async def _rewrite_references(conn: AsyncConnection, entries: list[Entry], ids: 
                 if target in ids:
                     ref["reference"] = ids[target]
                 elif target.startswith(("urn:uuid:", "urn:oid:")):
-                    raise invalid(f"Reference {target!r} names no entry of this Bundle", f"{entry.res_type}")
+                    raise invalid(
+                        f"Reference {target!r} names no entry of this Bundle", f"{entry.res_type}"
+                    )
                 elif "?" in target and not target.startswith("#"):
                     if target not in conditional:
                         conditional[target] = await _resolve_conditional_reference(conn, target)
@@ -200,8 +213,11 @@ async def _resolve_conditional_reference(conn: AsyncConnection, target: str) -> 
     matches = await search.conditional_matches(conn, res_type, query, what="reference")
     if len(matches) != 1:
         found = "no resource" if not matches else "more than one resource"
-        raise FhirError.of(412, "not-found" if not matches else "multiple-matches",
-                           f"Conditional reference {target!r} matches {found}")
+        raise FhirError.of(
+            412,
+            "not-found" if not matches else "multiple-matches",
+            f"Conditional reference {target!r} matches {found}",
+        )
     return f"{res_type}/{matches[0].fhir_id}"
 
 
@@ -212,9 +228,13 @@ def _check_unique_targets(entries: list[Entry]) -> None:
             continue
         key = f"{entry.res_type}/{entry.fhir_id}"
         if key in seen:
-            raise _entry_error(entry, invalid(
-                f"{key} is also the target of {seen[key].where}; a transaction may touch a resource once"
-            ))
+            raise _entry_error(
+                entry,
+                invalid(
+                    f"{key} is also the target of {seen[key].where}; "
+                    "a transaction may touch a resource once"
+                ),
+            )
         seen[key] = entry
 
 
@@ -226,7 +246,9 @@ async def _writes(conn: AsyncConnection, entries: list[Entry]) -> list[tuple[Ent
         assert entry.fhir_id is not None
         try:
             if entry.method == "DELETE":
-                write = store.Write(entry.res_type, entry.fhir_id, None, "DELETE", if_match=entry.if_match)
+                write = store.Write(
+                    entry.res_type, entry.fhir_id, None, "DELETE", if_match=entry.if_match
+                )
             elif entry.method == "PATCH":
                 write = await _patch_write(conn, entry)
             else:
@@ -235,8 +257,12 @@ async def _writes(conn: AsyncConnection, entries: list[Entry]) -> list[tuple[Ent
                 if entry.method == "POST":
                     check_resource(resource, entry.res_type)  # references were rewritten
                 write = store.Write(
-                    entry.res_type, entry.fhir_id, resource, entry.method,
-                    if_match=entry.if_match, create_only=entry.method == "POST",
+                    entry.res_type,
+                    entry.fhir_id,
+                    resource,
+                    entry.method,
+                    if_match=entry.if_match,
+                    create_only=entry.method == "POST",
                 )
         except FhirError as error:
             raise _entry_error(entry, error) from None
@@ -248,7 +274,11 @@ async def _patch_write(conn: AsyncConnection, entry: Entry) -> store.Write:
     """A PATCH entry carries its JSON Patch as a Binary resource (R4 http.html#patch)."""
     assert entry.fhir_id is not None
     binary = entry.resource
-    if not isinstance(binary, dict) or binary.get("resourceType") != "Binary" or "data" not in binary:
+    if (
+        not isinstance(binary, dict)
+        or binary.get("resourceType") != "Binary"
+        or "data" not in binary
+    ):
         raise invalid("A PATCH entry's resource must be a Binary holding a JSON Patch")
     try:
         operations = jsonio.parse(base64.b64decode(binary["data"], validate=True))
@@ -257,7 +287,9 @@ async def _patch_write(conn: AsyncConnection, entry: Entry) -> store.Write:
     current = await store.read(conn, entry.res_type, entry.fhir_id)
     if entry.if_match is not None and entry.if_match != current.version:
         raise FhirError.of(412, "conflict", f"{current.reference} is at version {current.version}")
-    patched = interactions.apply_json_patch(entry.res_type, entry.fhir_id, current.resource(), operations)
+    patched = interactions.apply_json_patch(
+        entry.res_type, entry.fhir_id, current.resource(), operations
+    )
     return store.Write(entry.res_type, entry.fhir_id, patched, "PATCH", if_match=current.version)
 
 
@@ -322,10 +354,20 @@ async def process_batch(
             single = {"resourceType": "Bundle", "type": "transaction", "entry": [raw]}
             (entry,) = (await run_entry(single))["entry"]
         except FhirError as error:
-            issues = [Issue(i.code, i.diagnostics.replace("Bundle.entry[0]", f"Bundle.entry[{index}]"),
-                            i.severity, tuple(e.replace("Bundle.entry[0]", f"Bundle.entry[{index}]") for e in i.expression))
-                      for i in error.issues]
-            entry = {"response": {"status": str(error.status), "outcome": operation_outcome(issues)}}
+            issues = [
+                Issue(
+                    i.code,
+                    i.diagnostics.replace("Bundle.entry[0]", f"Bundle.entry[{index}]"),
+                    i.severity,
+                    tuple(
+                        e.replace("Bundle.entry[0]", f"Bundle.entry[{index}]") for e in i.expression
+                    ),
+                )
+                for i in error.issues
+            ]
+            entry = {
+                "response": {"status": str(error.status), "outcome": operation_outcome(issues)}
+            }
         responses.append(entry)
     return {"resourceType": "Bundle", "type": "batch-response", "entry": responses}
 
@@ -334,9 +376,12 @@ def check_bundle(bundle: Any) -> tuple[str, dict[str, Any]]:
     """The Bundle's type if it is a batch or transaction Bundle, else 400."""
     bundle = check_resource(bundle)
     if bundle["resourceType"] != "Bundle":
-        raise invalid("Only a batch or transaction Bundle may be POSTed to the base", "resourceType")
+        raise invalid(
+            "Only a batch or transaction Bundle may be POSTed to the base", "resourceType"
+        )
     kind = bundle.get("type")
     if kind not in ("batch", "transaction"):
-        raise invalid(f"Bundle.type {kind!r}: only batch and transaction are processed", "Bundle.type")
+        raise invalid(
+            f"Bundle.type {kind!r}: only batch and transaction are processed", "Bundle.type"
+        )
     return kind, bundle
-

@@ -8,8 +8,17 @@ from shafa.fhir import search, searchparams
 from shafa.fhir.operations import validate
 from shafa.fhir.resource_types import RESOURCE_TYPES
 
-INTERACTIONS = ("read", "vread", "update", "patch", "delete", "history-instance",
-                "history-type", "create", "search-type")
+INTERACTIONS = (
+    "read",
+    "vread",
+    "update",
+    "patch",
+    "delete",
+    "history-instance",
+    "history-type",
+    "create",
+    "search-type",
+)
 
 
 @cache

@@ -18,7 +18,9 @@ def patient_compartment_params() -> dict[str, tuple[str, ...]]:
 
 
 def owning_patient(
-    resource_type: str, fhir_id: str, references: list[tuple[str, str | None, str | None, str | None]]
+    resource_type: str,
+    fhir_id: str,
+    references: list[tuple[str, str | None, str | None, str | None]],
 ) -> str | None:
     """The id of the patient whose compartment holds the resource, or None.
 

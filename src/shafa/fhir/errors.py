@@ -43,9 +43,7 @@ class FhirError(Exception):
         return "; ".join(i.diagnostics for i in self.issues)
 
     @classmethod
-    def of(
-        cls, status: int, code: str, diagnostics: str, *expression: str
-    ) -> "FhirError":
+    def of(cls, status: int, code: str, diagnostics: str, *expression: str) -> "FhirError":
         """An error with a single issue."""
         return cls(status, [Issue(code, diagnostics, expression=expression)])
 

@@ -26,7 +26,7 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
@@ -54,6 +54,7 @@ _LITERAL_REFERENCE = re.compile(
 )
 
 
+@lru_cache(maxsize=16384)  # the same targets (a patient, a practitioner) recur in every write
 def parse_literal_reference(reference: str) -> tuple[str, str] | None:
     """The (resource type, id) a literal reference names, or None if it names none."""
     match = _LITERAL_REFERENCE.fullmatch(reference)
@@ -350,6 +351,9 @@ class _Compiled:
     evaluate: _Evaluator
     type_name: str | None  # the FHIR type of the result when known: resolves choice elements
     always_empty: bool = False  # e.g. `Account.x` compiled for Patient
+    # The keys of each step when the expression only walks members from the focus (most do):
+    # such walks are fused into one loop, see _walker.
+    walk: tuple[tuple[str, ...], ...] | None = None
 
 
 def _nothing(focus: list[Any], root: dict[str, Any]) -> list[Any]:
@@ -359,45 +363,44 @@ def _nothing(focus: list[Any], root: dict[str, Any]) -> list[Any]:
 _EMPTY = _Compiled(_nothing, None, always_empty=True)
 
 
-def _children(keys: tuple[str, ...]) -> Callable[[list[Any]], list[Any]]:
-    """The values of keys in every object of a collection, arrays flattened (FHIRPath §5.1)."""
-    if len(keys) == 1:
-        (key,) = keys
+def _walker(steps: tuple[tuple[str, ...], ...]) -> _Evaluator:
+    """Member steps from the focus, arrays flattened (FHIRPath §5.1); a step may read several
+    keys, those of a choice element."""
 
-        def child(nodes: list[Any]) -> list[Any]:
+    def walk(focus: list[Any], root: dict[str, Any]) -> list[Any]:
+        nodes = focus
+        for keys in steps:
             out: list[Any] = []
             for node in nodes:
                 if type(node) is dict:
-                    value = node.get(key)
-                    if value is not None:
-                        if type(value) is list:
-                            out += value
-                        else:
-                            out.append(value)
-            return out
+                    for key in keys:
+                        value = node.get(key)
+                        if value is not None:
+                            if type(value) is list:
+                                out += value
+                            else:
+                                out.append(value)
+            if not out:
+                return out
+            nodes = out
+        return nodes
 
-        return child
-
-    def choice_children(nodes: list[Any]) -> list[Any]:
-        out: list[Any] = []
-        for node in nodes:
-            if type(node) is dict:
-                for key in keys:
-                    value = node.get(key)
-                    if value is not None:
-                        if type(value) is list:
-                            out += value
-                        else:
-                            out.append(value)
-        return out
-
-    return choice_children
+    return walk
 
 
-def _then(source: _Evaluator, step: Callable[[list[Any]], list[Any]]) -> _Evaluator:
+def _distinct(values: list[Any]) -> list[Any]:
+    # By equality, not hashing: items may be dicts.
+    out: list[Any] = []
+    for item in values:
+        if item not in out:
+            out.append(item)
+    return out
+
+
+def _then(source: _Evaluator, step: _Evaluator) -> _Evaluator:
     def evaluate(focus: list[Any], root: dict[str, Any]) -> list[Any]:
         nodes = source(focus, root)
-        return step(nodes) if nodes else nodes
+        return step(nodes, root) if nodes else nodes
 
     return evaluate
 
@@ -423,6 +426,17 @@ def _reference_type(item: Any) -> str | None:
     return target[0] if target else None
 
 
+def _resolved_type(criteria: _Node) -> str | None:
+    """T when where() criteria are `resolve() is T` (a fourth of the R4 bundle's where())."""
+    if (
+        isinstance(criteria, _TypeOperator)
+        and criteria.operator == "is"
+        and criteria.operand == _Call(None, "resolve", ())
+    ):
+        return criteria.type_name
+    return None
+
+
 class _Compiler:
     def __init__(self, resource_type: str) -> None:
         self.resource_type = resource_type
@@ -437,7 +451,7 @@ class _Compiler:
         if isinstance(node, _TypeOperator):
             if node.operator == "as":
                 return self._as(node.operand, node.type_name, focus_type)
-            return self._is(node, focus_type)
+            raise UnsupportedExpression("'is' is supported in where(resolve() is Type) only")
         if isinstance(node, _Call):
             return self._call(node, focus_type)
         if isinstance(node, _Binary):
@@ -460,7 +474,7 @@ class _Compiler:
             if name == focus_type or (
                 name in _ABSTRACT_RESOURCE_TYPES and focus_type == self.resource_type
             ):
-                return _Compiled(_focus, focus_type)
+                return _Compiled(_focus, focus_type, walk=())
             if name in RESOURCE_TYPES or name in _ABSTRACT_RESOURCE_TYPES:
                 return _EMPTY
         return self._member(None, name, focus_type, None)
@@ -470,7 +484,9 @@ class _Compiler:
     ) -> _Compiled:
         """`source.name`; with only_type, `(source.name as only_type)` on a choice element."""
         parent = (
-            _Compiled(_focus, focus_type) if source is None else self.compile(source, focus_type)
+            _Compiled(_focus, focus_type, walk=())
+            if source is None
+            else self.compile(source, focus_type)
         )
         if parent.always_empty:
             return _EMPTY
@@ -487,10 +503,10 @@ class _Compiler:
             if not keys:
                 return _EMPTY
             type_name = only_type
-        step = _children(keys)
-        if source is None:
-            return _Compiled(lambda focus, root: step(focus), type_name)
-        return _Compiled(_then(parent.evaluate, step), type_name)
+        if parent.walk is not None:
+            walk = (*parent.walk, keys)
+            return _Compiled(_walker(walk), type_name, walk=walk)
+        return _Compiled(_then(parent.evaluate, _walker((keys,))), type_name)
 
     def _as(self, operand: _Node | None, type_name: str, focus_type: str | None) -> _Compiled:
         """`operand as type_name` (None: the focus); on a choice element, reads one key only."""
@@ -512,33 +528,13 @@ class _Compiler:
             raise UnsupportedExpression(f"cannot tell the type of {operand} for 'as {type_name}'")
         return compiled if _is_type(compiled.type_name, type_name) else _EMPTY
 
-    def _is(self, node: _TypeOperator, focus_type: str | None) -> _Compiled:
-        operand = node.operand
-        if not (isinstance(operand, _Call) and operand.name == "resolve" and not operand.arguments):
-            raise UnsupportedExpression("'is' is supported on resolve() only")
-        references = (
-            _Compiled(_focus, focus_type)
-            if operand.source is None
-            else self.compile(operand.source, focus_type)
-        )
-        wanted = node.type_name
-        source = references.evaluate
-
-        def is_reference_to(focus: list[Any], root: dict[str, Any]) -> list[Any]:
-            targets = source(focus, root)
-            if len(targets) != 1:
-                return []
-            return [_reference_type(targets[0]) == wanted]
-
-        return _Compiled(is_reference_to, "boolean")
-
     def _indexer(self, node: _Indexer, focus_type: str | None) -> _Compiled:
         source = self.compile(node.source, focus_type)
         if source.always_empty:
             return _EMPTY
         index = node.index
         return _Compiled(
-            _then(source.evaluate, lambda nodes: nodes[index : index + 1]), source.type_name
+            _then(source.evaluate, lambda nodes, root: nodes[index : index + 1]), source.type_name
         )
 
     def _call(self, node: _Call, focus_type: str | None) -> _Compiled:
@@ -554,12 +550,19 @@ class _Compiler:
         if node.name == "where" and len(node.arguments) == 1:
             if source.always_empty:
                 return _EMPTY
-            criteria = self.compile(node.arguments[0], source.type_name).evaluate
+            wanted = _resolved_type(node.arguments[0])
+            if wanted is not None:
 
-            def where(nodes: list[Any], root: dict[str, Any]) -> list[Any]:
-                return [item for item in nodes if criteria([item], root) == [True]]
+                def where(nodes: list[Any], root: dict[str, Any]) -> list[Any]:
+                    return [item for item in nodes if _reference_type(item) == wanted]
 
-            return _Compiled(_then_with_root(source.evaluate, where), source.type_name)
+            else:
+                criteria = self.compile(node.arguments[0], source.type_name).evaluate
+
+                def where(nodes: list[Any], root: dict[str, Any]) -> list[Any]:
+                    return [item for item in nodes if criteria([item], root) == [True]]
+
+            return _Compiled(_then(source.evaluate, where), source.type_name)
         if node.name == "exists" and not node.arguments:
             evaluate = source.evaluate
             return _Compiled(lambda focus, root: [bool(evaluate(focus, root))], "boolean")
@@ -574,20 +577,24 @@ class _Compiler:
         ]
         if not branches:
             return _EMPTY
-        evaluators = [branch.evaluate for branch in branches]
         types = {branch.type_name for branch in branches}
+        type_name = types.pop() if len(types) == 1 else None
+        # FHIRPath §6.5: the items of all sides with duplicates removed, even when only one side
+        # is left for this resource type (`Patient.name.given | Practitioner.name.given`).
+        if len(branches) == 1:
+            only = branches[0].evaluate
+
+            def distinct(focus: list[Any], root: dict[str, Any]) -> list[Any]:
+                values = only(focus, root)
+                return values if len(values) < 2 else _distinct(values)
+
+            return _Compiled(distinct, type_name)
+        evaluators = [branch.evaluate for branch in branches]
 
         def union(focus: list[Any], root: dict[str, Any]) -> list[Any]:
-            # FHIRPath §6.5: the items of all sides with duplicates removed, even when only one
-            # side is left for this resource type (`Patient.name.given | Practitioner.name.given`).
-            out: list[Any] = []
-            for evaluate in evaluators:
-                for item in evaluate(focus, root):
-                    if item not in out:
-                        out.append(item)
-            return out
+            return _distinct([item for evaluate in evaluators for item in evaluate(focus, root)])
 
-        return _Compiled(union, types.pop() if len(types) == 1 else None)
+        return _Compiled(union, type_name)
 
     def _names_another_type(self, branch: _Node) -> bool:
         """Whether a union branch starts with another resource type, so never applies here.
@@ -627,14 +634,6 @@ class _Compiler:
             return [(a == b) != negate]
 
         return _Compiled(equality, "boolean")
-
-
-def _then_with_root(source: _Evaluator, step: _Evaluator) -> _Evaluator:
-    def evaluate(focus: list[Any], root: dict[str, Any]) -> list[Any]:
-        nodes = source(focus, root)
-        return step(nodes, root) if nodes else nodes
-
-    return evaluate
 
 
 # --- Entry points --------------------------------------------------------------------------------

@@ -49,7 +49,7 @@ Values of an unexpected shape are skipped: extraction never fails on a valid res
 
 import re
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -109,56 +109,77 @@ def normalise_text(value: str) -> str:
     return " ".join(value.lower().split())
 
 
-# --- Values of each parameter type ---------------------------------------------------------------
+# --- Rows of each parameter type: (param code, values, rows to append to) ------------------------
+
+_Rows = list[Any]
 
 
-def _string(exact: Any) -> tuple[str, str] | None:
-    if type(exact) is not str or not exact:
-        return None
-    return normalise_text(exact)[:MAX_TEXT], exact[:MAX_TEXT]
+def _add_string(code: str, exact: Any, out: _Rows) -> None:
+    if type(exact) is str and exact:
+        out.append((code, normalise_text(exact)[:MAX_TEXT], exact[:MAX_TEXT]))
 
 
-def _strings(value: Any) -> Iterator[tuple[str, str] | None]:
-    if type(value) is str:
-        yield _string(value)
-    elif type(value) is dict:
-        for part in _NAME_AND_ADDRESS_PARTS:
-            text = value.get(part)
-            if type(text) is list:
-                yield from (_string(line) for line in text)
-            elif text is not None:
-                yield _string(text)
+def _string_rows(code: str, values: list[Any], out: _Rows) -> None:
+    for value in values:
+        if type(value) is str:
+            _add_string(code, value, out)
+        elif type(value) is dict:  # HumanName or Address
+            for part in _NAME_AND_ADDRESS_PARTS:
+                text = value.get(part)
+                if type(text) is list:
+                    for line in text:
+                        _add_string(code, line, out)
+                elif text is not None:
+                    _add_string(code, text, out)
 
 
-def _token(system: Any, code: Any, text: Any) -> tuple[str | None, str | None, str | None] | None:
+def _add_token(code: str, system: Any, value: Any, text: Any, out: _Rows) -> None:
     system = system[:MAX_URI] if type(system) is str and system else None
-    code = code[:MAX_TEXT] if type(code) is str and code else None
+    value = value[:MAX_TEXT] if type(value) is str and value else None
     text = normalise_text(text)[:MAX_TEXT] if type(text) is str and text else None
-    return (system, code, text) if system or code or text else None
+    if system or value or text:
+        out.append((code, system, value, text))
 
 
-def _tokens(value: Any) -> Iterator[tuple[str | None, str | None, str | None] | None]:
-    if type(value) is str:
-        yield _token(None, value, None)
-    elif type(value) is bool:
-        yield None, "true" if value else "false", None
-    elif type(value) is dict:
-        if "coding" in value or "text" in value:  # CodeableConcept
+def _token_rows(code: str, values: list[Any], out: _Rows) -> None:
+    for value in values:
+        if type(value) is str:
+            _add_token(code, None, value, None, out)
+        elif type(value) is bool:
+            out.append((code, None, "true" if value else "false", None))
+        elif type(value) is not dict:
+            continue
+        elif "coding" in value or "text" in value:  # CodeableConcept
             codings = value.get("coding")
             for coding in codings if type(codings) is list else ():
                 if type(coding) is dict:
-                    yield _token(coding.get("system"), coding.get("code"), coding.get("display"))
-            yield _token(None, None, value.get("text"))
+                    system, display = coding.get("system"), coding.get("display")
+                    _add_token(code, system, coding.get("code"), display, out)
+            _add_token(code, None, None, value.get("text"), out)
         elif "value" in value:  # Identifier or ContactPoint
             system = value.get("system")
             if type(system) is str and system in _CONTACT_POINT_SYSTEMS:
-                yield _token(None, value["value"], None)
+                _add_token(code, None, value["value"], None, out)
             else:
                 kind = value.get("type")
                 text = kind.get("text") if type(kind) is dict else None
-                yield _token(system, value["value"], text)
+                _add_token(code, system, value["value"], text, out)
         else:  # Coding, or an Identifier with a system only
-            yield _token(value.get("system"), value.get("code"), value.get("display"))
+            _add_token(code, value.get("system"), value.get("code"), value.get("display"), out)
+
+
+def _date_rows(code: str, values: list[Any], out: _Rows) -> None:
+    for value in values:
+        if type(value) is str:
+            span = _date_range(value)
+        elif type(value) is dict and ("start" in value or "end" in value):
+            span = _period_range(value)
+        elif type(value) is dict and ("event" in value or "repeat" in value):
+            span = _timing_range(value)
+        else:
+            continue
+        if span is not None:
+            out.append((code, span[0], span[1]))
 
 
 def _date_range(value: Any) -> tuple[datetime, datetime] | None:
@@ -216,16 +237,6 @@ def _shifted(moment: datetime, delta: timedelta) -> datetime:
         return DATE_MAX if delta > timedelta(0) else DATE_MIN
 
 
-def _dates(value: Any) -> Iterator[tuple[datetime, datetime] | None]:
-    if type(value) is str:
-        yield _date_range(value)
-    elif type(value) is dict:
-        if "start" in value or "end" in value:  # Period
-            yield _period_range(value)
-        elif "event" in value or "repeat" in value:  # Timing
-            yield _timing_range(value)
-
-
 def _period_range(period: dict[str, Any]) -> tuple[datetime, datetime] | None:
     start = _date_range(period["start"]) if "start" in period else None
     end = _date_range(period["end"]) if "end" in period else None
@@ -256,81 +267,91 @@ def _number(value: Any) -> Decimal | None:
     return None
 
 
-def _numbers(value: Any) -> Iterator[tuple[Decimal] | None]:
-    number = _number(value)
-    yield (number,) if number is not None else None
+def _number_rows(code: str, values: list[Any], out: _Rows) -> None:
+    for value in values:
+        number = _number(value)
+        if number is not None:
+            out.append((code, number))
 
 
-def _quantity(value: Any) -> tuple[Decimal, str | None, str | None, str | None] | None:
-    amount = _number(value.get("value")) if type(value) is dict else None
+def _add_quantity(code: str, quantity: Any, out: _Rows) -> None:
+    amount = _number(quantity.get("value")) if type(quantity) is dict else None
     if amount is None:
-        return None
-    if "currency" in value:  # Money
-        currency = value["currency"]
-        return amount, ISO_4217, currency if type(currency) is str else None, None
-    system, code, unit = (value.get(key) for key in ("system", "code", "unit"))
-    return (
-        amount,
-        system[:MAX_URI] if type(system) is str else None,
-        code[:MAX_TEXT] if type(code) is str else None,
-        unit[:MAX_TEXT] if type(unit) is str else None,
+        return
+    if "currency" in quantity:  # Money
+        currency = quantity["currency"]
+        out.append((code, amount, ISO_4217, currency if type(currency) is str else None, None))
+        return
+    system, unit_code, unit = quantity.get("system"), quantity.get("code"), quantity.get("unit")
+    out.append(
+        (
+            code,
+            amount,
+            system[:MAX_URI] if type(system) is str else None,
+            unit_code[:MAX_TEXT] if type(unit_code) is str else None,
+            unit[:MAX_TEXT] if type(unit) is str else None,
+        )
     )
 
 
-def _quantities(value: Any) -> Iterator[tuple[Decimal, str | None, str | None, str | None] | None]:
-    if type(value) is dict and ("low" in value or "high" in value):  # Range
-        yield _quantity(value.get("low"))
-        yield _quantity(value.get("high"))
-    else:
-        yield _quantity(value)
+def _quantity_rows(code: str, values: list[Any], out: _Rows) -> None:
+    for value in values:
+        if type(value) is dict and ("low" in value or "high" in value):  # Range
+            _add_quantity(code, value.get("low"), out)
+            _add_quantity(code, value.get("high"), out)
+        else:
+            _add_quantity(code, value, out)
 
 
-def _uris(value: Any) -> Iterator[tuple[str] | None]:
-    yield (value[:MAX_URI],) if type(value) is str and value else None
+def _uri_rows(code: str, values: list[Any], out: _Rows) -> None:
+    for value in values:
+        if type(value) is str and value:
+            out.append((code, value[:MAX_URI]))
 
 
-def _reference(reference: str) -> tuple[str | None, str | None, str | None] | None:
+def _add_reference(code: str, reference: str, out: _Rows) -> None:
     if not reference or reference.startswith("#"):  # contained resources are not indexed
-        return None
+        return
     target = parse_literal_reference(reference)
     if target is None:  # urn:uuid:, urn:oid:, or a URL naming no FHIR resource
-        return None, None, reference[:MAX_URI]
-    url = reference[:MAX_URI] if "://" in reference else None
-    return target[0], target[1], url
+        out.append((code, None, None, reference[:MAX_URI]))
+    else:
+        url = reference[:MAX_URI] if "://" in reference else None
+        out.append((code, target[0], target[1], url))
 
 
-def _references(value: Any) -> Iterator[tuple[str | None, str | None, str | None] | None]:
-    if type(value) is str:  # canonical or uri: the whole value, |version included
-        yield (None, None, value[:MAX_URI]) if value else None
-    elif type(value) is dict:
-        reference = value.get("reference")
-        if type(reference) is str:
-            yield _reference(reference)
-        elif type(value.get("resourceType")) is str and type(value.get("id")) is str:
-            yield value["resourceType"], value["id"], None
+def _reference_rows(code: str, values: list[Any], out: _Rows) -> None:
+    for value in values:
+        if type(value) is str:  # canonical or uri: the whole value, |version included
+            if value:
+                out.append((code, None, None, value[:MAX_URI]))
+        elif type(value) is dict:
+            reference = value.get("reference")
+            if type(reference) is str:
+                _add_reference(code, reference, out)
+            elif type(value.get("resourceType")) is str and type(value.get("id")) is str:
+                out.append((code, value["resourceType"], value["id"], None))
 
 
 # --- Extraction ----------------------------------------------------------------------------------
 
-# For each parameter type (the IndexRows field its rows go to): a function from one value to
-# the parts of its rows after the param code, None for parts that make no row.
-_ROW_PARTS: dict[str, Callable[[Any], Iterator[Any]]] = {
-    "token": _tokens,
-    "reference": _references,
-    "string": _strings,
-    "date": _dates,
-    "uri": _uris,
-    "quantity": _quantities,
-    "number": _numbers,
+_ROW_BUILDERS: dict[str, Callable[[str, list[Any], _Rows], None]] = {
+    "string": _string_rows,
+    "token": _token_rows,
+    "date": _date_rows,
+    "number": _number_rows,
+    "quantity": _quantity_rows,
+    "uri": _uri_rows,
+    "reference": _reference_rows,
 }
 
 
 @dataclass(frozen=True, slots=True)
 class _Extractor:
     code: str
-    kind: str  # the IndexRows field
+    kind: str  # the parameter type, which is also the IndexRows field its rows go to
     path: Path
-    row_parts: Callable[[Any], Iterator[Any]]
+    add_rows: Callable[[str, list[Any], _Rows], None]
 
 
 @cache
@@ -338,10 +359,13 @@ def _extractors(resource_type: str) -> tuple[_Extractor, ...]:
     """Every indexed parameter of a resource type, compiled on first use of the type."""
     return tuple(
         _Extractor(
-            code, param.type, compile_path(param.expression, resource_type), _ROW_PARTS[param.type]
+            code,
+            param.type,
+            compile_path(param.expression, resource_type),
+            _ROW_BUILDERS[param.type],
         )
         for code, param in params_for(resource_type).items()
-        if param.type in _ROW_PARTS and code not in _NOT_INDEXED
+        if param.type in _ROW_BUILDERS and code not in _NOT_INDEXED
     )
 
 
@@ -353,16 +377,9 @@ def extract(resource: dict[str, Any]) -> IndexRows:
         return rows
     for extractor in _extractors(resource_type):
         values = extractor.path(resource)
-        if not values:
-            continue
-        code = extractor.code
-        out: list[Any] = getattr(rows, extractor.kind)
-        row_parts = extractor.row_parts
-        for value in values:
-            for parts in row_parts(value):
-                if parts is not None:
-                    out.append((code, *parts))
-    for kind in _ROW_PARTS:
+        if values:
+            extractor.add_rows(extractor.code, values, getattr(rows, extractor.kind))
+    for kind in _ROW_BUILDERS:
         out = getattr(rows, kind)
         if len(out) > 1:
             out[:] = dict.fromkeys(out)

@@ -35,7 +35,7 @@ def parse_etag(value: str | None) -> int | None:
         text = text[2:]
     text = text.strip('"')
     if not text.isdigit():
-        raise invalid(f"If-Match {value!r} is not a version ETag such as W/\"3\"", "If-Match")
+        raise invalid(f'If-Match {value!r} is not a version ETag such as W/"3"', "If-Match")
     return int(text)
 
 
@@ -54,7 +54,9 @@ async def create(
         matches = await search.conditional_matches(conn, res_type, if_none_exist, what="create")
         if len(matches) > 1:
             raise FhirError.of(
-                412, "duplicate", f"If-None-Exist {if_none_exist!r} matches more than one {res_type}"
+                412,
+                "duplicate",
+                f"If-None-Exist {if_none_exist!r} matches more than one {res_type}",
             )
         if matches:  # R4 http.html#ccreate: one match, nothing is created, 200
             existing = await store.read(conn, res_type, matches[0].fhir_id)
@@ -79,7 +81,9 @@ async def update(
     check_resource(resource, res_type)
     body_id = resource.get("id")
     if body_id is None:
-        raise invalid("The resource in a PUT must carry an id equal to the URL's id", f"{res_type}.id")
+        raise invalid(
+            "The resource in a PUT must carry an id equal to the URL's id", f"{res_type}.id"
+        )
     if body_id != fhir_id:
         raise invalid(
             f"The resource id {body_id!r} does not match the URL's id {fhir_id!r}", f"{res_type}.id"
@@ -102,13 +106,16 @@ async def conditional_update(
     check_resource(resource, res_type)
     matches = await search.conditional_matches(conn, res_type, query, what="update")
     if len(matches) > 1:
-        raise FhirError.of(412, "multiple-matches", f"{res_type}?{query} matches more than one resource")
+        raise FhirError.of(
+            412, "multiple-matches", f"{res_type}?{query} matches more than one resource"
+        )
     body_id = resource.get("id")
     if matches:
         fhir_id = matches[0].fhir_id
         if body_id is not None and body_id != fhir_id:
             raise invalid(
-                f"The resource id {body_id!r} is not that of the match {fhir_id!r}", f"{res_type}.id"
+                f"The resource id {body_id!r} is not that of the match {fhir_id!r}",
+                f"{res_type}.id",
             )
     elif body_id is not None and await store.exists(conn, res_type, body_id):
         raise FhirError.of(
@@ -116,10 +123,14 @@ async def conditional_update(
         )
     else:
         fhir_id = body_id if body_id is not None else store.new_id()
-    return await update(conn, res_type, fhir_id, resource | {"id": fhir_id}, moment, if_match=if_match)
+    return await update(
+        conn, res_type, fhir_id, resource | {"id": fhir_id}, moment, if_match=if_match
+    )
 
 
-def apply_json_patch(res_type: str, fhir_id: str, current: dict[str, Any], patch: Any) -> dict[str, Any]:
+def apply_json_patch(
+    res_type: str, fhir_id: str, current: dict[str, Any], patch: Any
+) -> dict[str, Any]:
     """The resource after an RFC 6902 JSON Patch; 400 for a malformed patch, 422 if it fails."""
     if not isinstance(patch, list) or not all(isinstance(op, dict) for op in patch):
         raise invalid("A JSON Patch must be an array of operation objects (RFC 6902)")
@@ -136,7 +147,9 @@ def apply_json_patch(res_type: str, fhir_id: str, current: dict[str, Any], patch
     try:
         check_resource(patched, res_type)
     except FhirError as error:
-        raise FhirError(422, [Issue("processing", "The patched resource is not valid"), *error.issues]) from None
+        raise FhirError(
+            422, [Issue("processing", "The patched resource is not valid"), *error.issues]
+        ) from None
     return patched
 
 
@@ -162,20 +175,32 @@ async def patch(
 
 
 async def conditional_patch(
-    conn: AsyncConnection, res_type: str, query: str, operations: Any, moment: datetime,
-    *, if_match: int | None = None,
+    conn: AsyncConnection,
+    res_type: str,
+    query: str,
+    operations: Any,
+    moment: datetime,
+    *,
+    if_match: int | None = None,
 ) -> Result:
     """PATCH Type?criteria: exactly one match is patched, none is 404, many is 412."""
     matches = await search.conditional_matches(conn, res_type, query, what="patch")
     if not matches:
         raise FhirError.of(404, "not-found", f"{res_type}?{query} matches no resource")
     if len(matches) > 1:
-        raise FhirError.of(412, "multiple-matches", f"{res_type}?{query} matches more than one resource")
+        raise FhirError.of(
+            412, "multiple-matches", f"{res_type}?{query} matches more than one resource"
+        )
     return await patch(conn, res_type, matches[0].fhir_id, operations, moment, if_match=if_match)
 
 
 async def delete(
-    conn: AsyncConnection, res_type: str, fhir_id: str, moment: datetime, *, if_match: int | None = None
+    conn: AsyncConnection,
+    res_type: str,
+    fhir_id: str,
+    moment: datetime,
+    *,
+    if_match: int | None = None,
 ) -> Result:
     """Soft delete (R4 http.html#delete): a deletion version; deleting the absent is a no-op 200."""
     check_id(fhir_id)
@@ -183,10 +208,15 @@ async def delete(
     (outcome,) = await store.apply_writes(conn, [write], moment)
     if not outcome.changed:
         note = f"{res_type}/{fhir_id} was not there to delete; nothing changed"
-        return Result(200, outcome.stored if outcome.stored.version else None,
-                      (Issue("not-found", note, severity="warning"),))
+        return Result(
+            200,
+            outcome.stored if outcome.stored.version else None,
+            (Issue("not-found", note, severity="warning"),),
+        )
     return Result(
-        200, outcome.stored, (Issue("informational", f"Deleted {res_type}/{fhir_id}", severity="information"),)
+        200,
+        outcome.stored,
+        (Issue("informational", f"Deleted {res_type}/{fhir_id}", severity="information"),),
     )
 
 
@@ -197,10 +227,20 @@ async def conditional_delete(
     matches = await search.conditional_matches(conn, res_type, query, what="delete")
     if len(matches) > 1:
         raise FhirError.of(
-            412, "multiple-matches", f"{res_type}?{query} matches more than one resource; nothing deleted"
+            412,
+            "multiple-matches",
+            f"{res_type}?{query} matches more than one resource; nothing deleted",
         )
     if not matches:
         return Result(
-            200, None, (Issue("not-found", f"{res_type}?{query} matches nothing; nothing deleted", severity="warning"),)
+            200,
+            None,
+            (
+                Issue(
+                    "not-found",
+                    f"{res_type}?{query} matches nothing; nothing deleted",
+                    severity="warning",
+                ),
+            ),
         )
     return await delete(conn, res_type, matches[0].fhir_id, moment)

@@ -25,7 +25,12 @@ def parse(body: bytes | str) -> Any:
     except json.JSONDecodeError as error:
         raise FhirError(
             400,
-            [Issue("structure", f"Malformed JSON at line {error.lineno}, column {error.colno}: {error.msg}")],
+            [
+                Issue(
+                    "structure",
+                    f"Malformed JSON at line {error.lineno}, column {error.colno}: {error.msg}",
+                )
+            ],
         ) from None
     except (ValueError, RecursionError) as error:
         raise FhirError(400, [Issue("structure", f"Malformed JSON: {error}")]) from None
@@ -65,4 +70,6 @@ def canonical(value: Any) -> bytes:
     try:
         return orjson.dumps(value, default=_fragment, option=orjson.OPT_SORT_KEYS)
     except orjson.JSONEncodeError:
-        return orjson.dumps(_big_ints_as_fragments(value), default=_fragment, option=orjson.OPT_SORT_KEYS)
+        return orjson.dumps(
+            _big_ints_as_fragments(value), default=_fragment, option=orjson.OPT_SORT_KEYS
+        )

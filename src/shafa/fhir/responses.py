@@ -44,9 +44,7 @@ def entry_response(status: int, stored: store.Stored | None) -> dict[str, Any]:
     return response
 
 
-def history_bundle(
-    base: str, page: store.HistoryPage, links: dict[str, str]
-) -> dict[str, Any]:
+def history_bundle(base: str, page: store.HistoryPage, links: dict[str, str]) -> dict[str, Any]:
     """A history Bundle (R4 http.html#history): each version with its request and response."""
     entries = []
     for version in page.versions:

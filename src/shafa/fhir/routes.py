@@ -22,7 +22,13 @@ from shafa.fhir.capability import capability_statement
 from shafa.fhir.errors import FhirError, Issue, invalid, not_found, operation_outcome
 from shafa.fhir.operations import validate
 from shafa.fhir.resource_types import RESOURCE_TYPES
-from shafa.fhir.responses import PageLinks, content_fragment, history_bundle, http_date
+from shafa.fhir.responses import (
+    PageLinks,
+    content_fragment,
+    history_bundle,
+    http_date,
+    version_location,
+)
 from shafa.fhir.validation import check_id
 
 log = logging.getLogger(__name__)
@@ -58,8 +64,18 @@ def resource_type(name: str) -> str:
 async def read_body(request: Request) -> Any:
     """The request body parsed as FHIR JSON; 415 for another format."""
     media = request.headers.get("content-type", "application/fhir+json").split(";")[0].strip()
-    if media not in ("application/fhir+json", "application/json", "application/json-patch+json", "text/json", ""):
-        raise FhirError.of(415, "not-supported", f"Content-Type {media!r} is not supported; send application/fhir+json")
+    if media not in (
+        "application/fhir+json",
+        "application/json",
+        "application/json-patch+json",
+        "text/json",
+        "",
+    ):
+        raise FhirError.of(
+            415,
+            "not-supported",
+            f"Content-Type {media!r} is not supported; send application/fhir+json",
+        )
     body = await request.body()
     if not body:
         raise invalid("The request has no body")
@@ -74,7 +90,9 @@ async def in_write(engine: AsyncEngine, work: Callable[[AsyncConnection], Awaita
                 return await work(conn)
         except store.ConcurrentWrite:
             if attempt == RETRIES - 1:
-                raise FhirError.of(409, "conflict", "A concurrent write got there first; retry") from None
+                raise FhirError.of(
+                    409, "conflict", "A concurrent write got there first; retry"
+                ) from None
     raise AssertionError("unreachable")
 
 
@@ -86,17 +104,17 @@ def _prefer_return(request: Request) -> str:
     return "representation"
 
 
-def write_response(request: Request, settings: AppSettings, result: interactions.Result) -> Response:
-    """Render a write per Prefer: return=minimal | representation | OperationOutcome (R4 http.html#ops)."""
+def write_response(
+    request: Request, settings: AppSettings, result: interactions.Result
+) -> Response:
+    """Render a write as Prefer asks: return=minimal, representation or OperationOutcome."""
     stored = result.stored
     headers: dict[str, str] = {}
     if stored is not None and stored.version:
         headers["ETag"] = stored.etag
         headers["Last-Modified"] = http_date(stored.last_updated)
         if not stored.deleted:
-            headers["Location"] = (
-                f"{base_url(request, settings)}/{stored.res_type}/{stored.fhir_id}/_history/{stored.version}"
-            )
+            headers["Location"] = f"{base_url(request, settings)}/{version_location(stored)}"
     prefer = _prefer_return(request)
     if prefer == "minimal":
         return fhir_response(None, result.status, headers)
@@ -129,7 +147,9 @@ def parse_instant(name: str, value: str) -> datetime:
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise invalid(f"{name}={value!r} is not a FHIR instant such as 2026-01-01T00:00:00Z", name) from None
+        raise invalid(
+            f"{name}={value!r} is not a FHIR instant such as 2026-01-01T00:00:00Z", name
+        ) from None
     if moment.tzinfo is None:
         raise invalid(f"{name}={value!r} needs a time zone (R4 instant)", name)
     return moment
@@ -162,7 +182,9 @@ async def batch_or_transaction(request: Request, engine: Engine, settings: AppSe
     """POST a batch or transaction Bundle to the base (R4 http.html#transaction)."""
     kind, bundle = bundles.check_bundle(await read_body(request))
     if len(bundle.get("entry") or []) > settings.max_bundle_entries:
-        raise invalid(f"A Bundle may carry at most {settings.max_bundle_entries} entries", "Bundle.entry")
+        raise invalid(
+            f"A Bundle may carry at most {settings.max_bundle_entries} entries", "Bundle.entry"
+        )
     representation = _prefer_return(request) == "representation" and "prefer" in request.headers
     base = base_url(request, settings)
 
@@ -183,7 +205,9 @@ async def batch_or_transaction(request: Request, engine: Engine, settings: AppSe
     return fhir_response(await bundles.process_batch(bundle, run_transaction))
 
 
-async def _get_in_bundle(conn: AsyncConnection, settings: AppSettings, base: str, url: str) -> tuple[int, Any]:
+async def _get_in_bundle(
+    conn: AsyncConnection, settings: AppSettings, base: str, url: str
+) -> tuple[int, Any]:
     """A GET entry of a Bundle: read, vread, search or instance history."""
     parts = urlsplit(url)
     segments = [s for s in parts.path.split("/") if s]
@@ -207,7 +231,9 @@ async def _get_in_bundle(conn: AsyncConnection, settings: AppSettings, base: str
 async def system_history(request: Request, engine: Engine, settings: AppSettings) -> Response:
     """Every change to every resource (R4 http.html#history)."""
     async with read_transaction(engine) as conn:
-        bundle = await _history(conn, settings, base_url(request, settings), dict(request.query_params), None, None)
+        bundle = await _history(
+            conn, settings, base_url(request, settings), dict(request.query_params), None, None
+        )
     return fhir_response(bundle)
 
 
@@ -227,7 +253,13 @@ async def _history(
         if not await store.exists(conn, res_type, fhir_id):
             raise not_found(f"{res_type}/{fhir_id} is not known")
     page = await store.history(
-        conn, res_type=res_type, fhir_id=fhir_id, since=since, before=before, count=count, offset=offset
+        conn,
+        res_type=res_type,
+        fhir_id=fhir_id,
+        since=since,
+        before=before,
+        count=count,
+        offset=offset,
     )
     path = "/".join(p for p in (base, res_type, fhir_id, "_history") if p)
     kept = [(k, v) for k, v in params.items() if k in ("_since",)]
@@ -240,16 +272,24 @@ async def _history(
 
 
 @router.get("/{type_name}/_history")
-async def type_history(type_name: str, request: Request, engine: Engine, settings: AppSettings) -> Response:
+async def type_history(
+    type_name: str, request: Request, engine: Engine, settings: AppSettings
+) -> Response:
     """Every change to resources of one type."""
     res_type = resource_type(type_name)
     async with read_transaction(engine) as conn:
-        bundle = await _history(conn, settings, base_url(request, settings), dict(request.query_params), res_type, None)
+        bundle = await _history(
+            conn, settings, base_url(request, settings), dict(request.query_params), res_type, None
+        )
     return fhir_response(bundle)
 
 
 async def _search_bundle(
-    conn: AsyncConnection, settings: AppSettings, base: str, res_type: str, params: list[tuple[str, str]]
+    conn: AsyncConnection,
+    settings: AppSettings,
+    base: str,
+    res_type: str,
+    params: list[tuple[str, str]],
 ) -> dict[str, Any]:
     count, offset = paging(settings, dict(params))
     found = search.criteria(res_type, params)
@@ -265,8 +305,17 @@ async def _search_bundle(
         "entry": [
             {
                 "fullUrl": f"{base}/{res_type}/{row.fhir_id}",
-                "resource": content_fragment(store.Stored(row.pk, row.res_type, row.fhir_id, row.version,
-                                                          row.last_updated, False, row.content)),
+                "resource": content_fragment(
+                    store.Stored(
+                        row.pk,
+                        row.res_type,
+                        row.fhir_id,
+                        row.version,
+                        row.last_updated,
+                        False,
+                        row.content,
+                    )
+                ),
                 "search": {"mode": "match"},
             }
             for row in rows
@@ -275,18 +324,26 @@ async def _search_bundle(
 
 
 @router.get("/{type_name}")
-async def search_type(type_name: str, request: Request, engine: Engine, settings: AppSettings) -> Response:
+async def search_type(
+    type_name: str, request: Request, engine: Engine, settings: AppSettings
+) -> Response:
     """Search by GET (R4 search.html)."""
     res_type = resource_type(type_name)
     async with read_transaction(engine) as conn:
         bundle = await _search_bundle(
-            conn, settings, base_url(request, settings), res_type, list(request.query_params.multi_items())
+            conn,
+            settings,
+            base_url(request, settings),
+            res_type,
+            list(request.query_params.multi_items()),
         )
     return fhir_response(bundle)
 
 
 @router.post("/{type_name}/_search")
-async def search_type_post(type_name: str, request: Request, engine: Engine, settings: AppSettings) -> Response:
+async def search_type_post(
+    type_name: str, request: Request, engine: Engine, settings: AppSettings
+) -> Response:
     """Search by POST with form-encoded parameters (R4 http.html#search)."""
     res_type = resource_type(type_name)
     form = parse_qsl((await request.body()).decode(), keep_blank_values=True)
@@ -303,7 +360,9 @@ async def validate_type(type_name: str, request: Request) -> Response:
 
 
 @router.post("/{type_name}")
-async def create(type_name: str, request: Request, engine: Engine, settings: AppSettings) -> Response:
+async def create(
+    type_name: str, request: Request, engine: Engine, settings: AppSettings
+) -> Response:
     """Create, or conditional create with If-None-Exist (R4 http.html#create)."""
     res_type = resource_type(type_name)
     resource = await read_body(request)
@@ -321,13 +380,17 @@ def _criteria(request: Request, what: str) -> str:
     query = request.url.query
     if not query:
         raise FhirError.of(
-            400 if what != "delete" else 412, "invalid", f"Conditional {what} needs search criteria in the URL"
+            400 if what != "delete" else 412,
+            "invalid",
+            f"Conditional {what} needs search criteria in the URL",
         )
     return query
 
 
 @router.put("/{type_name}")
-async def conditional_update(type_name: str, request: Request, engine: Engine, settings: AppSettings) -> Response:
+async def conditional_update(
+    type_name: str, request: Request, engine: Engine, settings: AppSettings
+) -> Response:
     """PUT Type?criteria (R4 http.html#cond-update)."""
     res_type = resource_type(type_name)
     query = _criteria(request, "update")
@@ -335,13 +398,18 @@ async def conditional_update(type_name: str, request: Request, engine: Engine, s
     if_match = interactions.parse_etag(request.headers.get("if-match"))
     moment = store.now()
     result = await in_write(
-        engine, lambda conn: interactions.conditional_update(conn, res_type, query, resource, moment, if_match=if_match)
+        engine,
+        lambda conn: interactions.conditional_update(
+            conn, res_type, query, resource, moment, if_match=if_match
+        ),
     )
     return write_response(request, settings, result)
 
 
 @router.patch("/{type_name}")
-async def conditional_patch(type_name: str, request: Request, engine: Engine, settings: AppSettings) -> Response:
+async def conditional_patch(
+    type_name: str, request: Request, engine: Engine, settings: AppSettings
+) -> Response:
     """PATCH Type?criteria (R4 http.html#patch)."""
     res_type = resource_type(type_name)
     query = _criteria(request, "patch")
@@ -349,18 +417,25 @@ async def conditional_patch(type_name: str, request: Request, engine: Engine, se
     if_match = interactions.parse_etag(request.headers.get("if-match"))
     moment = store.now()
     result = await in_write(
-        engine, lambda conn: interactions.conditional_patch(conn, res_type, query, operations, moment, if_match=if_match)
+        engine,
+        lambda conn: interactions.conditional_patch(
+            conn, res_type, query, operations, moment, if_match=if_match
+        ),
     )
     return write_response(request, settings, result)
 
 
 @router.delete("/{type_name}")
-async def conditional_delete(type_name: str, request: Request, engine: Engine, settings: AppSettings) -> Response:
+async def conditional_delete(
+    type_name: str, request: Request, engine: Engine, settings: AppSettings
+) -> Response:
     """DELETE Type?criteria (R4 http.html#cdelete)."""
     res_type = resource_type(type_name)
     query = _criteria(request, "delete")
     moment = store.now()
-    result = await in_write(engine, lambda conn: interactions.conditional_delete(conn, res_type, query, moment))
+    result = await in_write(
+        engine, lambda conn: interactions.conditional_delete(conn, res_type, query, moment)
+    )
     return write_response(request, settings, result)
 
 
@@ -386,7 +461,12 @@ async def instance_history(
     res_type = resource_type(type_name)
     async with read_transaction(engine) as conn:
         bundle = await _history(
-            conn, settings, base_url(request, settings), dict(request.query_params), res_type, check_id(fhir_id)
+            conn,
+            settings,
+            base_url(request, settings),
+            dict(request.query_params),
+            res_type,
+            check_id(fhir_id),
         )
     return fhir_response(bundle)
 
@@ -403,20 +483,27 @@ async def vread(type_name: str, fhir_id: str, version: str, engine: Engine) -> R
 
 
 @router.put("/{type_name}/{fhir_id}")
-async def update(type_name: str, fhir_id: str, request: Request, engine: Engine, settings: AppSettings) -> Response:
-    """Update, or create with the client's id (R4 http.html#update); If-Match for optimistic locking."""
+async def update(
+    type_name: str, fhir_id: str, request: Request, engine: Engine, settings: AppSettings
+) -> Response:
+    """Update, or create with the client's id (R4 http.html#update); If-Match locks."""
     res_type = resource_type(type_name)
     resource = await read_body(request)
     if_match = interactions.parse_etag(request.headers.get("if-match"))
     moment = store.now()
     result = await in_write(
-        engine, lambda conn: interactions.update(conn, res_type, fhir_id, resource, moment, if_match=if_match)
+        engine,
+        lambda conn: interactions.update(
+            conn, res_type, fhir_id, resource, moment, if_match=if_match
+        ),
     )
     return write_response(request, settings, result)
 
 
 @router.patch("/{type_name}/{fhir_id}")
-async def patch(type_name: str, fhir_id: str, request: Request, engine: Engine, settings: AppSettings) -> Response:
+async def patch(
+    type_name: str, fhir_id: str, request: Request, engine: Engine, settings: AppSettings
+) -> Response:
     """PATCH with a JSON Patch document (R4 http.html#patch)."""
     res_type = resource_type(type_name)
     operations = await read_body(request)
@@ -424,13 +511,17 @@ async def patch(type_name: str, fhir_id: str, request: Request, engine: Engine, 
     moment = store.now()
     result = await in_write(
         engine,
-        lambda conn: interactions.patch(conn, res_type, check_id(fhir_id), operations, moment, if_match=if_match),
+        lambda conn: interactions.patch(
+            conn, res_type, check_id(fhir_id), operations, moment, if_match=if_match
+        ),
     )
     return write_response(request, settings, result)
 
 
 @router.delete("/{type_name}/{fhir_id}")
-async def delete(type_name: str, fhir_id: str, request: Request, engine: Engine, settings: AppSettings) -> Response:
+async def delete(
+    type_name: str, fhir_id: str, request: Request, engine: Engine, settings: AppSettings
+) -> Response:
     """Delete (R4 http.html#delete): later reads give 410, history keeps every version."""
     res_type = resource_type(type_name)
     if_match = interactions.parse_etag(request.headers.get("if-match"))
@@ -444,7 +535,9 @@ async def delete(type_name: str, fhir_id: str, request: Request, engine: Engine,
 @router.post("/{type_name}/{fhir_id}/$validate")
 async def validate_instance(type_name: str, fhir_id: str, request: Request) -> Response:
     """$validate against an existing instance id (mode update or delete)."""
-    return fhir_response(validate.run(resource_type(type_name), check_id(fhir_id), await read_body(request)))
+    return fhir_response(
+        validate.run(resource_type(type_name), check_id(fhir_id), await read_body(request))
+    )
 
 
 def render_error(error: FhirError) -> Response:

@@ -81,7 +81,9 @@ def criteria(res_type: str, pairs: Sequence[tuple[str, str]]) -> list[Criterion]
 
 def _token(res_type: str, c: Criterion) -> ColumnElement[bool]:
     if c.modifier not in (None,):
-        raise invalid(f"Modifier :{c.modifier} is not supported on {c.name}", f"{c.name}:{c.modifier}")
+        raise invalid(
+            f"Modifier :{c.modifier} is not supported on {c.name}", f"{c.name}:{c.modifier}"
+        )
     options = []
     for value in c.values:
         parts = split_escaped(value, "|") if "|" in value else [value]
@@ -106,18 +108,26 @@ def _string(res_type: str, c: Criterion) -> ColumnElement[bool]:
         if c.modifier == "exact":
             options.append(idx_string.c.exact == value)
         elif c.modifier == "contains":
-            options.append(idx_string.c.value.contains(indexing.normalise_text(value), autoescape=True))
+            options.append(
+                idx_string.c.value.contains(indexing.normalise_text(value), autoescape=True)
+            )
         elif c.modifier is None:
-            options.append(idx_string.c.value.startswith(indexing.normalise_text(value), autoescape=True))
+            options.append(
+                idx_string.c.value.startswith(indexing.normalise_text(value), autoescape=True)
+            )
         else:
-            raise invalid(f"Modifier :{c.modifier} is not supported on {c.name}", f"{c.name}:{c.modifier}")
+            raise invalid(
+                f"Modifier :{c.modifier} is not supported on {c.name}", f"{c.name}:{c.modifier}"
+            )
     return _in_index(idx_string, res_type, c.name, or_(*options))
 
 
 def _reference(res_type: str, c: Criterion) -> ColumnElement[bool]:
     target_type = c.modifier
     if target_type is not None and target_type not in searchparams.all_resource_types():
-        raise invalid(f"Modifier :{c.modifier} is not supported on {c.name}", f"{c.name}:{c.modifier}")
+        raise invalid(
+            f"Modifier :{c.modifier} is not supported on {c.name}", f"{c.name}:{c.modifier}"
+        )
     options = []
     for value in c.values:
         if "://" in value or value.startswith("urn:"):
@@ -126,7 +136,9 @@ def _reference(res_type: str, c: Criterion) -> ColumnElement[bool]:
         pieces = value.split("/")
         if len(pieces) == 2:
             options.append(
-                and_(idx_reference.c.target_type == pieces[0], idx_reference.c.target_id == pieces[1])
+                and_(
+                    idx_reference.c.target_type == pieces[0], idx_reference.c.target_id == pieces[1]
+                )
             )
         elif len(pieces) == 1:
             match = idx_reference.c.target_id == value
@@ -140,13 +152,19 @@ def _reference(res_type: str, c: Criterion) -> ColumnElement[bool]:
 
 def _uri(res_type: str, c: Criterion) -> ColumnElement[bool]:
     if c.modifier is not None:
-        raise invalid(f"Modifier :{c.modifier} is not supported on {c.name}", f"{c.name}:{c.modifier}")
+        raise invalid(
+            f"Modifier :{c.modifier} is not supported on {c.name}", f"{c.name}:{c.modifier}"
+        )
     return _in_index(idx_uri, res_type, c.name, idx_uri.c.uri.in_(c.values))
 
 
-def _in_index(table: Any, res_type: str, param: str, match: ColumnElement[bool]) -> ColumnElement[bool]:
+def _in_index(
+    table: Any, res_type: str, param: str, match: ColumnElement[bool]
+) -> ColumnElement[bool]:
     return resources.c.pk.in_(
-        select(table.c.resource_pk).where(table.c.res_type == res_type, table.c.param == param, match)
+        select(table.c.resource_pk).where(
+            table.c.res_type == res_type, table.c.param == param, match
+        )
     )
 
 

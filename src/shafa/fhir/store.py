@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, bindparam, delete, func, select, tuple_, update
+from sqlalchemy import and_, bindparam, delete, func, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -112,11 +112,11 @@ def now() -> datetime:
 
 
 def instant(moment: datetime) -> str:
-    """A FHIR instant for meta.lastUpdated: UTC with microseconds, e.g. 2026-01-02T03:04:05.000006Z."""
+    """A FHIR instant for meta.lastUpdated: UTC, microseconds, e.g. 2026-01-02T03:04:05.000006Z."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-class ConcurrentWrite(Exception):  # noqa: N818 (a signal to retry, not an error to show)
+class ConcurrentWrite(Exception):
     """Another transaction created the same resource first; the caller retries the transaction."""
 
 
@@ -131,7 +131,7 @@ _CURRENT_COLUMNS = (
 )
 
 
-def _stored(row: Row[Any], method: str = "PUT") -> Stored:
+def _stored(row: Any, method: str = "PUT") -> Stored:
     return Stored(
         pk=row.pk,
         res_type=row.res_type,
@@ -157,8 +157,9 @@ async def read(conn: AsyncConnection, res_type: str, fhir_id: str) -> Stored:
         raise not_found(f"{res_type}/{fhir_id} is not known")
     stored = _stored(row)
     if stored.deleted:
-        raise FhirError(410, gone(f"{res_type}/{fhir_id} was deleted").issues,
-                        headers={"ETag": stored.etag})
+        raise FhirError(
+            410, gone(f"{res_type}/{fhir_id} was deleted").issues, headers={"ETag": stored.etag}
+        )
     return stored
 
 
@@ -168,8 +169,14 @@ async def vread(conn: AsyncConnection, res_type: str, fhir_id: str, version: int
     row = (
         await conn.execute(
             select(
-                v.resource_pk.label("pk"), v.res_type, v.fhir_id, v.version, v.last_updated,
-                v.deleted, v.content, v.method,
+                v.resource_pk.label("pk"),
+                v.res_type,
+                v.fhir_id,
+                v.version,
+                v.last_updated,
+                v.deleted,
+                v.content,
+                v.method,
             ).where(v.res_type == res_type, v.fhir_id == fhir_id, v.version == version)
         )
     ).first()
@@ -177,19 +184,22 @@ async def vread(conn: AsyncConnection, res_type: str, fhir_id: str, version: int
         raise not_found(f"{res_type}/{fhir_id} has no version {version}")
     stored = _stored(row, row.method)
     if stored.deleted:
-        raise FhirError(410, gone(f"Version {version} of {res_type}/{fhir_id} is a deletion").issues,
-                        headers={"ETag": stored.etag})
+        raise FhirError(
+            410,
+            gone(f"Version {version} of {res_type}/{fhir_id} is a deletion").issues,
+            headers={"ETag": stored.etag},
+        )
     return stored
 
 
 async def current_versions(
     conn: AsyncConnection, keys: Iterable[tuple[str, str]], *, lock: bool
-) -> dict[tuple[str, str], Row[Any]]:
+) -> dict[tuple[str, str], Any]:
     """Current rows (deleted ones too) by (type, id); locked against concurrent writers if asked."""
     wanted = list(dict.fromkeys(keys))
     if not wanted:
         return {}
-    found: dict[tuple[str, str], Row[Any]] = {}
+    found: dict[tuple[str, str], Any] = {}
     # Chunked so a transaction of thousands of entries stays within bind-parameter limits.
     for start in range(0, len(wanted), 500):
         chunk = wanted[start : start + 500]
@@ -256,9 +266,7 @@ async def apply_writes(
     Raises FhirError for a stale If-Match (412) or a create of an existing id (409), and
     ConcurrentWrite when another transaction created one of the ids meanwhile.
     """
-    current = await current_versions(
-        conn, ((w.res_type, w.fhir_id) for w in writes), lock=True
-    )
+    current = await current_versions(conn, ((w.res_type, w.fhir_id) for w in writes), lock=True)
     prepared: list[_Prepared] = []
     # Later writes to the same resource in one batch see the earlier ones.
     pending: dict[tuple[str, str], _Prepared] = {}
@@ -268,7 +276,9 @@ async def apply_writes(
         row = current.get(key)
         if earlier is not None:
             old_version, old_deleted, old_content = (
-                earlier.version, earlier.write.resource is None, earlier.content
+                earlier.version,
+                earlier.write.resource is None,
+                earlier.content,
             )
         elif row is not None:
             old_version, old_deleted, old_content = row.version, row.deleted, row.content
@@ -333,7 +343,7 @@ async def apply_writes(
     ]
 
 
-def _unchanged_outcome(write: Write, row: Row[Any] | None, earlier: _Prepared | None) -> _Prepared:
+def _unchanged_outcome(write: Write, row: Any | None, earlier: _Prepared | None) -> _Prepared:
     """A write that changes nothing: a repeated delete, or an update to identical content."""
     if earlier is not None:
         item = _Prepared(write, earlier.version, earlier.content, None, None, pk=earlier.pk)
@@ -457,8 +467,12 @@ async def _write_index(conn: AsyncConnection, items: list[_Prepared]) -> None:
         table = INDEX_TABLES[kind]
         columns = [c.name for c in table.columns][3:]  # after resource_pk, res_type, param
         rows = [
-            {"resource_pk": p.pk, "res_type": p.write.res_type, "param": values[0],
-             **dict(zip(columns, values[1:], strict=True))}
+            {
+                "resource_pk": p.pk,
+                "res_type": p.write.res_type,
+                "param": values[0],
+                **dict(zip(columns, values[1:], strict=True)),
+            }
             for p in newest.values()
             if p.index is not None
             for values in getattr(p.index, kind)
@@ -503,8 +517,14 @@ async def history(
     ).scalar_one()
     rows = await conn.execute(
         select(
-            v.resource_pk.label("pk"), v.res_type, v.fhir_id, v.version, v.last_updated,
-            v.deleted, v.content, v.method,
+            v.resource_pk.label("pk"),
+            v.res_type,
+            v.fhir_id,
+            v.version,
+            v.last_updated,
+            v.deleted,
+            v.content,
+            v.method,
         )
         .where(*conditions)
         .order_by(v.last_updated.desc(), v.resource_pk.desc(), v.version.desc())

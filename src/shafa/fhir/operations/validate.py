@@ -51,7 +51,9 @@ def run(res_type: str, fhir_id: str | None, body: Any) -> dict[str, Any]:
     if mode is not None and mode not in MODES:
         raise invalid(f"$validate mode {mode!r} is not one of {', '.join(MODES)}", "mode")
     if mode == "delete":
-        return operation_outcome([Issue("informational", "Delete is allowed", severity="information")])
+        return operation_outcome(
+            [Issue("informational", "Delete is allowed", severity="information")]
+        )
     if resource is None:
         raise invalid("$validate needs a resource to validate", "resource")
     issues: list[Issue] = []
@@ -61,10 +63,19 @@ def run(res_type: str, fhir_id: str | None, body: Any) -> dict[str, Any]:
         issues.extend(error.issues)
     if mode == "update" or fhir_id is not None:
         if resource.get("id") is None:
-            issues.append(Issue("required", "An update needs the resource's id", expression=(f"{res_type}.id",)))
+            issues.append(
+                Issue(
+                    "required", "An update needs the resource's id", expression=(f"{res_type}.id",)
+                )
+            )
         elif fhir_id is not None and resource.get("id") != fhir_id:
-            issues.append(Issue("invalid", f"The id {resource.get('id')!r} is not {fhir_id!r}",
-                                expression=(f"{res_type}.id",)))
+            issues.append(
+                Issue(
+                    "invalid",
+                    f"The id {resource.get('id')!r} is not {fhir_id!r}",
+                    expression=(f"{res_type}.id",),
+                )
+            )
     if not issues:
         issues.append(Issue("informational", "The resource is valid", severity="information"))
     return operation_outcome(issues)

@@ -1,0 +1,117 @@
+"""An independent FHIR client from PyPI (fhirpy) works against a live `shafa serve`."""
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from fhirpy import SyncFHIRClient
+from fhirpy.base.exceptions import OperationOutcome, ResourceNotFound
+
+from tests.conftest import Database, free_port
+
+FIN = "https://fhir.shafa.az/sid/fin"
+
+
+@pytest.fixture
+def served(database: Database) -> Iterator[str]:
+    """`shafa serve` as its own process, over a fresh database of each backend."""
+    database.truncate()
+    port = free_port()
+    env = os.environ | {"SHAFA_DATABASE_URL": database.url}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "shafa", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}/fhir"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/metadata", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                output = process.stdout.read().decode() if process.stdout else ""
+                pytest.fail(f"shafa serve did not start: {output}")
+            time.sleep(0.1)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_fhirpy_does_crud_history_and_a_transaction(served: str) -> None:
+    client = SyncFHIRClient(served)
+
+    patient = client.resource(
+        "Patient",
+        identifier=[{"system": FIN, "value": "5ABC123"}],
+        name=[{"family": "Əliyev", "given": ["Rəşad"]}],
+        birthDate="1984-03-02",
+    )
+    patient.save()
+    assert patient.id
+    assert patient["meta"]["versionId"] == "1"
+
+    found = client.resources("Patient").search(identifier=f"{FIN}|5ABC123").fetch()
+    assert [p.id for p in found] == [patient.id]
+
+    patient["gender"] = "male"
+    patient.save()
+    fetched = client.reference("Patient", patient.id).to_resource()
+    assert fetched["gender"] == "male"
+    assert fetched["meta"]["versionId"] == "2"
+
+    history = client.execute(f"Patient/{patient.id}/_history", method="get")
+    assert [e["resource"]["meta"]["versionId"] for e in history["entry"]] == ["2", "1"]
+
+    response = client.execute(
+        "",
+        method="post",
+        data={
+            "resourceType": "Bundle",
+            "type": "transaction",
+            "entry": [
+                {
+                    "fullUrl": "urn:uuid:6a0d6e7c-4c4f-4e53-9c43-4a3c5d1f8a10",
+                    "resource": {
+                        "resourceType": "Encounter",
+                        "status": "finished",
+                        "class": {"code": "AMB"},
+                        "subject": {"reference": f"Patient/{patient.id}"},
+                    },
+                    "request": {"method": "POST", "url": "Encounter"},
+                },
+                {
+                    "resource": {
+                        "resourceType": "Observation",
+                        "status": "final",
+                        "code": {"text": "Body temperature"},
+                        "subject": {"reference": f"Patient/{patient.id}"},
+                        "encounter": {"reference": "urn:uuid:6a0d6e7c-4c4f-4e53-9c43-4a3c5d1f8a10"},
+                        "valueQuantity": {"value": 36.6, "unit": "Cel"},
+                    },
+                    "request": {"method": "POST", "url": "Observation"},
+                },
+            ],
+        },
+    )
+    assert [e["response"]["status"] for e in response["entry"]] == ["201 Created", "201 Created"]
+    observation_id = response["entry"][1]["response"]["location"].split("/")[1]
+    observation = client.reference("Observation", observation_id).to_resource()
+    encounter_id = response["entry"][0]["response"]["location"].split("/")[1]
+    assert observation["encounter"]["reference"] == f"Encounter/{encounter_id}"
+
+    observation.delete()
+    with pytest.raises(ResourceNotFound):
+        client.reference("Observation", observation_id).to_resource()
+
+    with pytest.raises(OperationOutcome):
+        client.resource("Patient", birthDate="not-a-date").save()
