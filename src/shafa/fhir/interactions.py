@@ -61,7 +61,14 @@ async def create(
         if matches:  # R4 http.html#ccreate: one match, nothing is created, 200
             existing = await store.read(conn, res_type, matches[0].fhir_id)
             return Result(200, existing)
-    write = store.Write(res_type, fhir_id or store.new_id(), resource, "POST", create_only=True)
+    write = store.Write(
+        res_type,
+        fhir_id or store.new_id(),
+        resource,
+        "POST",
+        create_only=True,
+        server_id=fhir_id is None,
+    )
     (outcome,) = await store.apply_writes(conn, [write], moment)
     return Result(201, outcome.stored)
 

@@ -17,6 +17,7 @@ from sqlalchemy import and_, bindparam, delete, func, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from shafa.db import bulk
 from shafa.db.tables import (
     INDEX_TABLE_ORDER,
     INDEX_TABLES,
@@ -66,7 +67,7 @@ class Write:
     """One change to apply: a resource to store, or a deletion when resource is None.
 
     For an update, if_match is the version the client says it changes (412 if stale).
-    create_only makes an existing id a conflict (a create with a client-chosen id).
+    create_only makes an existing id a conflict; server_id says the id is freshly minted.
     """
 
     res_type: str
@@ -75,6 +76,7 @@ class Write:
     method: str
     if_match: int | None = None
     create_only: bool = False
+    server_id: bool = False  # fhir_id came from new_id() just now
 
 
 @dataclass(slots=True)
@@ -113,7 +115,7 @@ def now() -> datetime:
 
 def instant(moment: datetime) -> str:
     """A FHIR instant for meta.lastUpdated: UTC, microseconds, e.g. 2026-01-02T03:04:05.000006Z."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 class ConcurrentWrite(Exception):
@@ -228,13 +230,13 @@ def _strip_server_meta(resource: dict[str, Any]) -> dict[str, Any]:
     return stripped
 
 
-def _stamp(resource: dict[str, Any], fhir_id: str, version: int, moment: datetime) -> str:
+def _stamp(resource: dict[str, Any], fhir_id: str, version: int, last_updated: str) -> str:
     """The resource as it will be served: the server's id, versionId and lastUpdated set."""
     stamped = dict(resource)
     stamped["id"] = fhir_id
     meta = dict(stamped.get("meta") or {})
     meta["versionId"] = str(version)
-    meta["lastUpdated"] = instant(moment)
+    meta["lastUpdated"] = last_updated
     # resourceType, id and meta first, as FHIR servers conventionally serve them.
     ordered = {"resourceType": stamped["resourceType"], "id": fhir_id, "meta": meta}
     ordered.update((k, v) for k, v in stamped.items() if k not in ordered)
@@ -266,8 +268,12 @@ async def apply_writes(
     Raises FhirError for a stale If-Match (412) or a create of an existing id (409), and
     ConcurrentWrite when another transaction created one of the ids meanwhile.
     """
-    current = await current_versions(conn, ((w.res_type, w.fhir_id) for w in writes), lock=True)
+    # A server-assigned id is a fresh UUID: nothing to look up or lock.
+    current = await current_versions(
+        conn, ((w.res_type, w.fhir_id) for w in writes if not w.server_id), lock=True
+    )
     prepared: list[_Prepared] = []
+    last_updated = instant(moment)
     # Later writes to the same resource in one batch see the earlier ones.
     pending: dict[tuple[str, str], _Prepared] = {}
     for write in writes:
@@ -306,7 +312,7 @@ async def apply_writes(
             item = _Prepared(
                 write,
                 version,
-                _stamp(write.resource, write.fhir_id, version, moment),
+                _stamp(write.resource, write.fhir_id, version, last_updated),
                 owning_patient(write.res_type, write.fhir_id, rows.reference),
                 rows,
                 _mask(rows),
@@ -365,6 +371,29 @@ def _insert_ignoring_duplicates(conn: AsyncConnection) -> Any:
     )
 
 
+_RESOURCE_COLUMNS = (
+    "res_type",
+    "fhir_id",
+    "version",
+    "last_updated",
+    "deleted",
+    "patient_id",
+    "index_mask",
+    "content",
+)
+_VERSION_COLUMNS = (
+    "resource_pk",
+    "version",
+    "res_type",
+    "fhir_id",
+    "last_updated",
+    "method",
+    "deleted",
+    "patient_id",
+    "content",
+)
+
+
 async def _write_current(conn: AsyncConnection, items: list[_Prepared], moment: datetime) -> None:
     # The newest write of each resource decides its current row.
     last: dict[tuple[str, str], _Prepared] = {}
@@ -373,28 +402,7 @@ async def _write_current(conn: AsyncConnection, items: list[_Prepared], moment: 
     inserts = [p for p in last.values() if p.pk is None]
     updates = [p for p in last.values() if p.pk is not None]
     if inserts:
-        statement = _insert_ignoring_duplicates(conn).returning(
-            resources.c.pk, resources.c.res_type, resources.c.fhir_id
-        )
-        result = await conn.execute(
-            statement,
-            [
-                {
-                    "res_type": p.write.res_type,
-                    "fhir_id": p.write.fhir_id,
-                    "version": p.version,
-                    "last_updated": moment,
-                    "deleted": p.write.resource is None,
-                    "patient_id": p.patient_id,
-                    "index_mask": p.index_mask,
-                    "content": p.content,
-                }
-                for p in inserts
-            ],
-        )
-        pks = {(r.res_type, r.fhir_id): r.pk for r in result}
-        if len(pks) != len(inserts):
-            raise ConcurrentWrite("a resource was created concurrently")
+        pks = await _insert_current(conn, inserts, moment)
         for item in items:
             if item.pk is None:
                 item.pk = pks[(item.write.res_type, item.write.fhir_id)]
@@ -425,23 +433,66 @@ async def _write_current(conn: AsyncConnection, items: list[_Prepared], moment: 
         )
 
 
+def _current_row(p: _Prepared, moment: datetime) -> tuple[Any, ...]:
+    return (
+        p.write.res_type,
+        p.write.fhir_id,
+        p.version,
+        moment,
+        p.write.resource is None,
+        p.patient_id,
+        p.index_mask,
+        p.content,
+    )
+
+
+async def _insert_current(
+    conn: AsyncConnection, inserts: list[_Prepared], moment: datetime
+) -> dict[tuple[str, str], int]:
+    """Insert new current rows; their pks by (type, id). ConcurrentWrite if one now exists."""
+    if conn.dialect.name == "postgresql" and len(inserts) >= bulk.COPY_THRESHOLD:
+        keys = await bulk.next_keys(conn, resources, "pk", len(inserts))
+        try:
+            await bulk.insert_rows(
+                conn,
+                resources,
+                ("pk", *_RESOURCE_COLUMNS),
+                [(pk, *_current_row(p, moment)) for pk, p in zip(keys, inserts, strict=True)],
+            )
+        except bulk.DuplicateKey:
+            raise ConcurrentWrite("a resource was created concurrently") from None
+        return {
+            (p.write.res_type, p.write.fhir_id): pk for pk, p in zip(keys, inserts, strict=True)
+        }
+    result = await conn.execute(
+        _insert_ignoring_duplicates(conn).returning(
+            resources.c.pk, resources.c.res_type, resources.c.fhir_id
+        ),
+        [dict(zip(_RESOURCE_COLUMNS, _current_row(p, moment), strict=True)) for p in inserts],
+    )
+    pks = {(r.res_type, r.fhir_id): r.pk for r in result}
+    if len(pks) != len(inserts):
+        raise ConcurrentWrite("a resource was created concurrently")
+    return pks
+
+
 async def _write_versions(conn: AsyncConnection, items: list[_Prepared], moment: datetime) -> None:
-    if not items:
-        return
-    await conn.execute(
-        resource_versions.insert(),
+    await bulk.insert_rows(
+        conn,
+        resource_versions,
+        _VERSION_COLUMNS,
         [
-            {
-                "resource_pk": p.pk,
-                "version": p.version,
-                "res_type": p.write.res_type,
-                "fhir_id": p.write.fhir_id,
-                "last_updated": moment,
-                "method": p.write.method,
-                "deleted": p.write.resource is None,
-                "patient_id": p.patient_id,
-                "content": p.content,
-            }
+            (
+                p.pk,
+                p.version,
+                p.write.res_type,
+                p.write.fhir_id,
+                moment,
+                p.write.method,
+                p.write.resource is None,
+                p.patient_id,
+                p.content,
+            )
             for p in items
         ],
     )
@@ -465,20 +516,14 @@ async def _write_index(conn: AsyncConnection, items: list[_Prepared]) -> None:
             await conn.execute(delete(table).where(table.c.resource_pk.in_(stale_pks)))
     for kind in INDEX_TABLE_ORDER:
         table = INDEX_TABLES[kind]
-        columns = [c.name for c in table.columns][3:]  # after resource_pk, res_type, param
+        columns = [c.name for c in table.columns]  # resource_pk, res_type, param, values...
         rows = [
-            {
-                "resource_pk": p.pk,
-                "res_type": p.write.res_type,
-                "param": values[0],
-                **dict(zip(columns, values[1:], strict=True)),
-            }
+            (p.pk, p.write.res_type, *values)
             for p in newest.values()
             if p.index is not None
             for values in getattr(p.index, kind)
         ]
-        if rows:
-            await conn.execute(table.insert(), rows)
+        await bulk.insert_rows(conn, table, columns, rows)
 
 
 @dataclass(frozen=True, slots=True)
