@@ -436,7 +436,7 @@ def test_an_invalid_resource_in_a_batch_fails_only_its_own_entry(fhir: httpx.Cli
 # --- other bundles at the base ----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", ["collection", "searchset", "document"])
+@pytest.mark.parametrize("kind", ["collection", "document"])
 def test_a_bundle_that_is_no_transaction_or_batch_is_refused_at_the_base(
     fhir: httpx.Client, kind: str
 ) -> None:

@@ -298,6 +298,16 @@ async def _patch_write(conn: AsyncConnection, entry: Entry) -> store.Write:
     return store.Write(entry.res_type, entry.fhir_id, patched, "PATCH", if_match=current.version)
 
 
+async def _apply(
+    conn: AsyncConnection, writes: list[tuple[Entry, store.Write]], moment: datetime
+) -> list[store.Outcome]:
+    """Store the writes as one batch; a refusal names the entry it came from."""
+    try:
+        return await store.apply_writes(conn, [write for _, write in writes], moment)
+    except store.WriteRejected as error:
+        raise _entry_error(writes[error.write_index][0], error) from None
+
+
 GetHandler = Callable[[AsyncConnection, str], Awaitable[tuple[int, Any]]]
 
 
@@ -312,11 +322,19 @@ async def process_transaction(
     """Apply a transaction Bundle in the caller's transaction; the transaction-response Bundle."""
     entries = _parse_entries(bundle)
     ids: dict[str, str] = {}
-    await _resolve_targets(conn, entries, ids)
+    # R4 http.html#trules: DELETEs first, so the POSTs' ifNoneExist and the conditional PUTs
+    # are judged against the state after them.
+    deletes = [e for e in entries if e.method == "DELETE"]
+    others = [e for e in entries if e.method != "DELETE"]
+    await _resolve_targets(conn, deletes, ids)
+    writes = await _writes(conn, deletes)
+    outcomes = await _apply(conn, writes, moment)
+    await _resolve_targets(conn, others, ids)
     _check_unique_targets(entries)
-    await _rewrite_references(conn, entries, ids)
-    writes = await _writes(conn, entries)
-    outcomes = await store.apply_writes(conn, [w for _, w in writes], moment)
+    await _rewrite_references(conn, others, ids)
+    later = await _writes(conn, others)
+    writes += later
+    outcomes += await _apply(conn, later, moment)
     for (entry, _write), outcome in zip(writes, outcomes, strict=True):
         status = 201 if outcome.created else 200
         entry.result = {"response": entry_response(status, outcome.stored)}

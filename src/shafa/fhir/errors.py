@@ -63,16 +63,6 @@ def gone(diagnostics: str) -> FhirError:
     return FhirError.of(410, "deleted", diagnostics)
 
 
-def conflict(diagnostics: str) -> FhirError:
-    """409: the request conflicts with the current state."""
-    return FhirError.of(409, "conflict", diagnostics)
-
-
-def precondition_failed(diagnostics: str) -> FhirError:
-    """412: a precondition (If-Match, conditional criteria) does not hold."""
-    return FhirError.of(412, "conflict", diagnostics)
-
-
 def unprocessable(diagnostics: str, *expression: str) -> FhirError:
     """422: well-formed but breaks a rule of the resource (e.g. a PATCH that makes it invalid)."""
     return FhirError.of(422, "processing", diagnostics, *expression)

@@ -56,8 +56,8 @@ from decimal import Decimal
 from functools import cache
 from typing import Any
 
-from shafa.fhir.fhirpath import Path, compile_path, parse_literal_reference
-from shafa.fhir.searchparams import params_for
+from shafa.fhir.fhirpath import Path, compile_path_with_entry_keys, parse_literal_reference
+from shafa.fhir.searchparams import all_resource_types, params_for
 
 DATE_MIN = datetime(1, 1, 1, tzinfo=UTC)
 DATE_MAX = datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
@@ -70,10 +70,10 @@ ISO_4217 = "urn:iso:std:iso:4217"  # the currency code system of Money (R4 datat
 _NOT_INDEXED = frozenset(
     {"_id", "_lastUpdated", "_text", "_content", "_list", "_query", "_has", "_type"}
 )
-_NAME_AND_ADDRESS_PARTS = (
+_NAME_AND_ADDRESS_PARTS = frozenset({
     "text", "family", "given", "prefix", "suffix",  # HumanName
     "line", "city", "district", "state", "postalCode", "country",  # Address
-)  # fmt: skip
+})  # fmt: skip
 # ContactPoint.system codes (R4 valueset-contact-point-system): an Identifier.system is a URI.
 _CONTACT_POINT_SYSTEMS = frozenset({"phone", "fax", "email", "pager", "url", "sms", "other"})
 
@@ -103,10 +103,11 @@ class IndexRows:
 
 def normalise_text(value: str) -> str:
     """Lower case, accents stripped, whitespace collapsed: how string values are matched."""
+    value = value.lower()  # first: lowering may add combining marks ("İ" -> "i̇")
     if not value.isascii():
         decomposed = unicodedata.normalize("NFKD", value)
         value = "".join(char for char in decomposed if not unicodedata.combining(char))
-    return " ".join(value.lower().split())
+    return " ".join(value.split())
 
 
 # --- Rows of each parameter type: (param code, values, rows to append to) ------------------------
@@ -114,31 +115,31 @@ def normalise_text(value: str) -> str:
 _Rows = list[Any]
 
 
-def _add_string(code: str, exact: Any, out: _Rows) -> None:
-    if type(exact) is str and exact:
-        out.append((code, normalise_text(exact)[:MAX_TEXT], exact[:MAX_TEXT]))
-
-
 def _string_rows(code: str, values: list[Any], out: _Rows) -> None:
+    texts: list[Any] = []
     for value in values:
-        if type(value) is str:
-            _add_string(code, value, out)
-        elif type(value) is dict:  # HumanName or Address
-            for part in _NAME_AND_ADDRESS_PARTS:
-                text = value.get(part)
-                if type(text) is list:
-                    for line in text:
-                        _add_string(code, line, out)
-                elif text is not None:
-                    _add_string(code, text, out)
+        if type(value) is dict:  # HumanName or Address: each part is a value of its own
+            for part, text in value.items():
+                if part in _NAME_AND_ADDRESS_PARTS:
+                    if type(text) is list:
+                        texts += text
+                    else:
+                        texts.append(text)
+        else:
+            texts.append(value)
+    for exact in texts:
+        if type(exact) is str:
+            normalised = normalise_text(exact)
+            if normalised:  # blank values match nothing
+                out.append((code, normalised[:MAX_TEXT], exact[:MAX_TEXT]))
 
 
 def _add_token(code: str, system: Any, value: Any, text: Any, out: _Rows) -> None:
     system = system[:MAX_URI] if type(system) is str and system else None
     value = value[:MAX_TEXT] if type(value) is str and value else None
-    text = normalise_text(text)[:MAX_TEXT] if type(text) is str and text else None
+    text = normalise_text(text)[:MAX_TEXT] if type(text) is str else None
     if system or value or text:
-        out.append((code, system, value, text))
+        out.append((code, system, value, text or None))
 
 
 def _token_rows(code: str, values: list[Any], out: _Rows) -> None:
@@ -354,18 +355,41 @@ class _Extractor:
     add_rows: Callable[[str, list[Any], _Rows], None]
 
 
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """The extractors of a resource type, by the top-level keys they need.
+
+    A resource holds few of the keys its type's parameters read (the official Observation
+    example: those of 10 parameters out of 34), so extractors are looked up from the resource's
+    keys rather than all called.
+    """
+
+    by_key: dict[str, tuple[_Extractor, ...]]  # extractors needing this one key
+    by_any_key: tuple[tuple[frozenset[str], _Extractor], ...]  # needing one of several keys
+    always: tuple[_Extractor, ...]  # extractors that may select values without any key
+
+
 @cache
-def _extractors(resource_type: str) -> tuple[_Extractor, ...]:
+def _plan(resource_type: str) -> _Plan:
     """Every indexed parameter of a resource type, compiled on first use of the type."""
-    return tuple(
-        _Extractor(
-            code,
-            param.type,
-            compile_path(param.expression, resource_type),
-            _ROW_BUILDERS[param.type],
-        )
-        for code, param in params_for(resource_type).items()
-        if param.type in _ROW_BUILDERS and code not in _NOT_INDEXED
+    by_key: dict[str, list[_Extractor]] = {}
+    by_any_key: list[tuple[frozenset[str], _Extractor]] = []
+    always: list[_Extractor] = []
+    for code, param in params_for(resource_type).items():
+        if param.type not in _ROW_BUILDERS or code in _NOT_INDEXED:
+            continue
+        path, keys = compile_path_with_entry_keys(param.expression, resource_type)
+        extractor = _Extractor(code, param.type, path, _ROW_BUILDERS[param.type])
+        if keys is None:
+            always.append(extractor)
+        elif len(keys) == 1:
+            by_key.setdefault(next(iter(keys)), []).append(extractor)
+        elif keys:
+            by_any_key.append((keys, extractor))
+    return _Plan(
+        {key: tuple(extractors) for key, extractors in by_key.items()},
+        tuple(by_any_key),
+        tuple(always),
     )
 
 
@@ -373,9 +397,15 @@ def extract(resource: dict[str, Any]) -> IndexRows:
     """The index rows of every search parameter of the resource's type."""
     rows = IndexRows()
     resource_type = resource.get("resourceType")
-    if type(resource_type) is not str:
-        return rows
-    for extractor in _extractors(resource_type):
+    if type(resource_type) is not str or resource_type not in all_resource_types():
+        return rows  # not a resource: nothing to index
+    plan = _plan(resource_type)
+    extractors = [*plan.always]
+    for key in resource:
+        extractors += plan.by_key.get(key, ())
+    present = resource.keys()
+    extractors += (extractor for keys, extractor in plan.by_any_key if not present.isdisjoint(keys))
+    for extractor in extractors:
         values = extractor.path(resource)
         if values:
             extractor.add_rows(extractor.code, values, getattr(rows, extractor.kind))

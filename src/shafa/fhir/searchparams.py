@@ -12,6 +12,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from shafa.fhir.resource_types import RESOURCE_TYPES
+
 _ABSTRACT_BASES = frozenset({"Resource", "DomainResource"})
 
 
@@ -74,8 +76,8 @@ def params_for(resource_type: str) -> dict[str, SearchParam]:
 
 
 def all_resource_types() -> frozenset[str]:
-    """The resource types that have search parameters of their own in the bundle."""
-    return frozenset(_registry().by_type)
+    """Every R4 resource type: each has at least the parameters of Resource."""
+    return RESOURCE_TYPES
 
 
 def param_by_url(url: str) -> SearchParam | None:

@@ -26,7 +26,7 @@ from shafa.db.tables import (
 )
 from shafa.fhir import indexing, jsonio
 from shafa.fhir.compartments import owning_patient
-from shafa.fhir.errors import FhirError, gone, not_found, precondition_failed
+from shafa.fhir.errors import FhirError, Issue, gone, not_found
 
 SERVER_META = ("versionId", "lastUpdated")
 
@@ -116,6 +116,13 @@ def now() -> datetime:
 def instant(moment: datetime) -> str:
     """A FHIR instant for meta.lastUpdated: UTC, microseconds, e.g. 2026-01-02T03:04:05.000006Z."""
     return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+@dataclass
+class WriteRejected(FhirError):
+    """One Write of a batch was refused (stale If-Match, existing id); write_index says which."""
+
+    write_index: int = 0
 
 
 class ConcurrentWrite(Exception):
@@ -276,7 +283,7 @@ async def apply_writes(
     last_updated = instant(moment)
     # Later writes to the same resource in one batch see the earlier ones.
     pending: dict[tuple[str, str], _Prepared] = {}
-    for write in writes:
+    for index, write in enumerate(writes):
         key = (write.res_type, write.fhir_id)
         earlier = pending.get(key)
         row = current.get(key)
@@ -292,12 +299,16 @@ async def apply_writes(
             old_version, old_deleted, old_content = 0, True, None
         exists = old_version > 0
         if write.create_only and exists:
-            raise FhirError.of(409, "duplicate", f"{write.res_type}/{write.fhir_id} already exists")
+            issue = Issue("duplicate", f"{write.res_type}/{write.fhir_id} already exists")
+            raise WriteRejected(409, [issue], write_index=index)
         if write.if_match is not None and write.if_match != old_version:
-            raise precondition_failed(
+            issue = Issue(
+                "conflict",
                 f"{write.res_type}/{write.fhir_id} is at version {old_version}, "
-                f"not {write.if_match} (If-Match)"
+                f"not {write.if_match} (If-Match)",
+                expression=("If-Match",),
             )
+            raise WriteRejected(412, [issue], write_index=index)
         if write.resource is None:  # delete
             if not exists or old_deleted:
                 prepared.append(_unchanged_outcome(write, row, earlier))
