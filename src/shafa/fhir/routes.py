@@ -15,7 +15,7 @@ import orjson
 from fastapi import APIRouter, Request, Response
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from shafa.db.engine import read_transaction, write_transaction
+from shafa.db.engine import read_transaction, single_statement, write_transaction
 from shafa.deps import AppSettings, Engine
 from shafa.fhir import bundles, interactions, jsonio, search, store
 from shafa.fhir.capability import capability_statement
@@ -446,7 +446,7 @@ async def conditional_delete(
 async def read(type_name: str, fhir_id: str, request: Request, engine: Engine) -> Response:
     """Read the current version (R4 http.html#read); 410 once deleted."""
     res_type = resource_type(type_name)
-    async with read_transaction(engine) as conn:
+    async with single_statement(engine) as conn:
         stored = await store.read(conn, res_type, check_id(fhir_id))
     if _not_modified(request, stored):
         return Response(status_code=304, headers=_version_headers(stored))
@@ -477,7 +477,7 @@ async def vread(type_name: str, fhir_id: str, version: str, engine: Engine) -> R
     res_type = resource_type(type_name)
     if not version.isdigit():
         raise not_found(f"{version!r} is not a version of {res_type}/{fhir_id}")
-    async with read_transaction(engine) as conn:
+    async with single_statement(engine) as conn:
         stored = await store.vread(conn, res_type, check_id(fhir_id), int(version))
     return fhir_response(stored.content, headers=_version_headers(stored))
 
