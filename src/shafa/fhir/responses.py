@@ -28,7 +28,7 @@ def version_location(stored: store.Stored) -> str:
 
 
 def content_fragment(stored: store.Stored) -> orjson.Fragment:
-    """The stored JSON, ready to embed."""
+    """The stored JSON of a live version, ready to embed."""
     assert stored.content is not None
     return orjson.Fragment(stored.content)
 

@@ -24,7 +24,6 @@ from shafa.fhir.operations import validate
 from shafa.fhir.resource_types import RESOURCE_TYPES
 from shafa.fhir.responses import (
     PageLinks,
-    content_fragment,
     history_bundle,
     http_date,
     version_location,
@@ -305,17 +304,7 @@ async def _search_bundle(
         "entry": [
             {
                 "fullUrl": f"{base}/{res_type}/{row.fhir_id}",
-                "resource": content_fragment(
-                    store.Stored(
-                        row.pk,
-                        row.res_type,
-                        row.fhir_id,
-                        row.version,
-                        row.last_updated,
-                        False,
-                        row.content,
-                    )
-                ),
+                "resource": orjson.Fragment(row.content),
                 "search": {"mode": "match"},
             }
             for row in rows

@@ -1,0 +1,85 @@
+"""$validate and the CapabilityStatement tell the truth."""
+
+import httpx
+import pytest
+
+from shafa.fhir.resource_types import RESOURCE_TYPES
+
+VALID = {"resourceType": "Patient", "birthDate": "1990-01-02", "gender": "female"}
+
+
+def test_validate_reports_a_valid_resource_as_valid_and_stores_nothing(fhir: httpx.Client) -> None:
+    response = fhir.post("/Patient/$validate", json=VALID)
+    assert response.status_code == 200
+    outcome = response.json()
+    assert outcome["resourceType"] == "OperationOutcome"
+    assert [i["severity"] for i in outcome["issue"]] == ["information"]
+    assert fhir.get("/Patient").json()["total"] == 0
+
+
+def test_validate_lists_what_is_wrong_and_where(fhir: httpx.Client) -> None:
+    bad = VALID | {"birthDate": "1990-13-45", "gender": "x"}
+    outcome = fhir.post("/Patient/$validate", json=bad).json()
+    errors = [i for i in outcome["issue"] if i["severity"] == "error"]
+    assert {e["expression"][0] for e in errors} == {"Patient.birthDate", "Patient.gender"}
+
+
+def test_validate_takes_a_parameters_wrapper_with_a_mode(fhir: httpx.Client) -> None:
+    wrapped = {
+        "resourceType": "Parameters",
+        "parameter": [
+            {"name": "resource", "resource": VALID},
+            {"name": "mode", "valueCode": "update"},
+        ],
+    }
+    outcome = fhir.post("/Patient/$validate", json=wrapped).json()
+    assert any(i["expression"] == ["Patient.id"] for i in outcome["issue"])  # update needs an id
+
+
+def test_validate_against_an_instance_checks_the_id(fhir: httpx.Client) -> None:
+    outcome = fhir.post("/Patient/p1/$validate", json=VALID | {"id": "p2"}).json()
+    assert any(i["severity"] == "error" for i in outcome["issue"])
+    ok = fhir.post("/Patient/p1/$validate", json=VALID | {"id": "p1"}).json()
+    assert [i["severity"] for i in ok["issue"]] == ["information"]
+
+
+def test_validate_refuses_an_unknown_mode(fhir: httpx.Client) -> None:
+    wrapped = {"resourceType": "Parameters", "parameter": [{"name": "mode", "valueCode": "upsert"}]}
+    assert fhir.post("/Patient/$validate", json=wrapped).status_code == 400
+
+
+@pytest.mark.parametrize("res_type", ["Observation", "Bundle", "StructureDefinition", "Binary"])
+def test_validate_works_on_any_type(fhir: httpx.Client, res_type: str) -> None:
+    outcome = fhir.post(f"/{res_type}/$validate", json={"resourceType": res_type}).json()
+    assert outcome["resourceType"] == "OperationOutcome"
+
+
+def test_the_capability_statement_lists_every_type_and_only_working_search_parameters(
+    fhir: httpx.Client,
+) -> None:
+    statement = fhir.get("/metadata").json()
+    assert statement["fhirVersion"] == "4.0.1"
+    described = {r["type"]: r for r in statement["rest"][0]["resource"]}
+    assert set(described) == RESOURCE_TYPES
+    for res_type in ("Patient", "Observation", "MedicationRequest", "Encounter"):
+        for param in described[res_type]["searchParam"]:
+            value = {"token": "x", "string": "x", "reference": "Patient/x", "uri": "http://x"}[
+                param["type"]
+            ]
+            response = fhir.get(f"/{res_type}", params={param["name"]: value})
+            assert response.status_code == 200, (res_type, param["name"], response.text)
+    interactions = {i["code"] for i in described["Patient"]["interaction"]}
+    assert {
+        "read",
+        "vread",
+        "update",
+        "patch",
+        "delete",
+        "create",
+        "history-instance",
+    } <= interactions
+    assert {i["code"] for i in statement["rest"][0]["interaction"]} == {
+        "transaction",
+        "batch",
+        "history-system",
+    }
