@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shafa.config import Settings, get_settings
@@ -15,8 +16,7 @@ from shafa.db.engine import create_engine
 from shafa.db.migrate import ensure_migrated
 from shafa.fhir import validation
 from shafa.fhir.errors import FhirError, Issue
-from shafa.fhir.routes import render_error
-from shafa.fhir.routes import router as fhir_router
+from shafa.fhir.routes import FhirApi, render_error
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +74,32 @@ class _BodyTooLarge(Exception):
     pass
 
 
-def create_app(settings: Settings | None = None, *, check_migrations: bool = True) -> FastAPI:
+class Shafa:
+    """The ASGI application: the FHIR API at /fhir served directly, everything else by FastAPI.
+
+    FHIR requests are the bulk of the traffic and need none of the web framework's middleware,
+    routing or dependency injection, which would cost more than a read by id itself.
+    """
+
+    def __init__(self, web: FastAPI, fhir: ASGIApp, prefix: str = "/fhir") -> None:
+        self.web = web
+        self.fhir = fhir
+        self.prefix = prefix
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path: str = scope["path"]
+            if path == self.prefix or path.startswith(self.prefix + "/"):
+                root = scope.get("root_path", "")
+                # As a Starlette Mount would: root_path ends at the FHIR base, app_root_path
+                # stays the server's, so request.base_url is the server's root.
+                scope = {**scope, "root_path": root + self.prefix, "app_root_path": root}
+                await self.fhir(scope, receive, send)
+                return
+        await self.web(scope, receive, send)
+
+
+def create_app(settings: Settings | None = None, *, check_migrations: bool = True) -> Shafa:
     """Build the Shafa application for the given settings (default: from the environment)."""
     settings = settings or get_settings()
     engine = create_engine(settings)
@@ -96,11 +121,6 @@ def create_app(settings: Settings | None = None, *, check_migrations: bool = Tru
     )
     app.state.settings = settings
     app.state.engine = engine
-    app.include_router(fhir_router, prefix="/fhir")
-
-    @app.exception_handler(FhirError)
-    async def _fhir_error(_request: Request, error: FhirError) -> Response:
-        return render_error(error)
 
     @app.exception_handler(HTTPException)
     async def _http_error(_request: Request, error: HTTPException) -> Response:
@@ -119,6 +139,11 @@ def create_app(settings: Settings | None = None, *, check_migrations: bool = Tru
         ]
         return render_error(FhirError(400, issues))
 
+    @app.exception_handler(ClientDisconnect)
+    async def _gone_client(_request: Request, _error: ClientDisconnect) -> Response:
+        # The client hung up mid-request: nobody reads the answer, and it is no server fault.
+        return Response(status_code=499)
+
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, error: Exception) -> Response:
         log.exception("Unhandled error", exc_info=error)
@@ -129,4 +154,4 @@ def create_app(settings: Settings | None = None, *, check_migrations: bool = Tru
         return {"status": "ok"}
 
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
-    return app
+    return Shafa(app, BodyLimit(FhirApi(engine, settings), settings.max_body_bytes))

@@ -28,7 +28,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
     return create_async_engine(
         url,
         pool_size=settings.database_pool_size,
-        max_overflow=settings.database_pool_size,
+        max_overflow=settings.database_pool_overflow,
         pool_pre_ping=False,
         # asyncpg keeps prepared statements per connection; SQLAlchemy caches the compiled SQL.
         connect_args={"server_settings": {"jit": "off"}},

@@ -1,22 +1,29 @@
 """The FHIR REST API at /fhir (R4 http.html): one router for every resource type.
 
-Routes are thin: they turn HTTP into calls of `interactions` inside a transaction and the
-results back into HTTP. Errors are FhirError exceptions, rendered once by the app.
+FHIR's URL grammar is small and fixed ([type] [/id] [/_history [/version]], $operations,
+_search), so the FHIR API is a plain ASGI app that dispatches on the method and the path's
+segments, as HAPI's RestfulServer does, instead of going through the web framework's routing and
+dependency machinery, which cost more than reading a resource does. Handlers are thin: they turn
+HTTP into calls of `interactions` inside a transaction and the results back into HTTP. Errors
+are FhirError exceptions, rendered once, in FhirApi.__call__.
 """
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
 import orjson
-from fastapi import APIRouter, Request, Response
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
+from shafa.config import Settings
 from shafa.db.engine import read_transaction, single_statement, write_transaction
-from shafa.deps import AppSettings, Engine
 from shafa.fhir import bundles, interactions, jsonio, search, store
 from shafa.fhir.capability import capability_statement
 from shafa.fhir.errors import FhirError, Issue, invalid, not_found, operation_outcome
@@ -31,7 +38,6 @@ from shafa.fhir.responses import (
 from shafa.fhir.validation import check_id
 
 log = logging.getLogger(__name__)
-router = APIRouter()
 
 FHIR_JSON = "application/fhir+json; charset=utf-8"
 RETRIES = 3
@@ -46,7 +52,7 @@ def fhir_response(body: Any, status: int = 200, headers: dict[str, str] | None =
     return Response(content, status, headers, media_type=FHIR_JSON)
 
 
-def base_url(request: Request, settings: AppSettings) -> str:
+def base_url(request: Request, settings: Settings) -> str:
     """The FHIR base URL clients see, for Location headers and Bundle links."""
     if settings.base_url:
         return settings.base_url.rstrip("/")
@@ -103,9 +109,7 @@ def _prefer_return(request: Request) -> str:
     return "representation"
 
 
-def write_response(
-    request: Request, settings: AppSettings, result: interactions.Result
-) -> Response:
+def write_response(request: Request, settings: Settings, result: interactions.Result) -> Response:
     """Render a write as Prefer asks: return=minimal, representation or OperationOutcome."""
     stored = result.stored
     headers: dict[str, str] = {}
@@ -154,7 +158,7 @@ def parse_instant(name: str, value: str) -> datetime:
     return moment
 
 
-def paging(settings: AppSettings, params: dict[str, str]) -> tuple[int, int]:
+def paging(settings: Settings, params: dict[str, str]) -> tuple[int, int]:
     """_count and _offset, checked: 400 for negative or non-numeric values."""
     try:
         count = int(params.get("_count", settings.default_page_size))
@@ -169,23 +173,57 @@ def paging(settings: AppSettings, params: dict[str, str]) -> tuple[int, int]:
 # --- system level ---------------------------------------------------------------------------
 
 
-@router.get("/metadata")
-async def metadata(request: Request, settings: AppSettings) -> Response:
+@dataclass(slots=True)
+class Call:
+    """One FHIR request, with the path's parts already taken apart."""
+
+    request: Request
+    engine: AsyncEngine
+    settings: Settings
+    res_type: str = ""
+    fhir_id: str = ""
+    version: str = ""
+
+    @property
+    def base(self) -> str:
+        """The FHIR base URL the client sees."""
+        return base_url(self.request, self.settings)
+
+    @property
+    def params(self) -> dict[str, str]:
+        """The query parameters, the last value of each."""
+        return dict(self.request.query_params)
+
+    def if_match(self) -> int | None:
+        """The version in If-Match, if sent."""
+        return interactions.parse_etag(self.request.headers.get("if-match"))
+
+    async def write(
+        self, work: Callable[[AsyncConnection], Awaitable[interactions.Result]]
+    ) -> Response:
+        """Run a write interaction and render its result."""
+        return write_response(self.request, self.settings, await in_write(self.engine, work))
+
+
+# --- system level ---------------------------------------------------------------------------
+
+
+async def metadata(call: Call) -> Response:
     """The CapabilityStatement (R4 http.html#capabilities)."""
-    return fhir_response(capability_statement(base_url(request, settings)))
+    return fhir_response(capability_statement(call.base))
 
 
-@router.post("")
-@router.post("/")
-async def batch_or_transaction(request: Request, engine: Engine, settings: AppSettings) -> Response:
+async def batch_or_transaction(call: Call) -> Response:
     """POST a batch or transaction Bundle to the base (R4 http.html#transaction)."""
-    kind, bundle = bundles.check_bundle(await read_body(request))
+    settings = call.settings
+    kind, bundle = bundles.check_bundle(await read_body(call.request))
     if len(bundle.get("entry") or []) > settings.max_bundle_entries:
         raise invalid(
             f"A Bundle may carry at most {settings.max_bundle_entries} entries", "Bundle.entry"
         )
-    representation = _prefer_return(request) == "representation" and "prefer" in request.headers
-    base = base_url(request, settings)
+    prefer = _prefer_return(call.request)
+    representation = prefer == "representation" and "prefer" in call.request.headers
+    base = call.base
 
     async def run_get(conn: AsyncConnection, url: str) -> tuple[int, Any]:
         return await _get_in_bundle(conn, settings, base, url)
@@ -193,7 +231,7 @@ async def batch_or_transaction(request: Request, engine: Engine, settings: AppSe
     async def run_transaction(one: dict[str, Any]) -> dict[str, Any]:
         moment = store.now()
         return await in_write(
-            engine,
+            call.engine,
             lambda conn: bundles.process_transaction(
                 conn, one, moment, run_get=run_get, representation=representation
             ),
@@ -205,7 +243,7 @@ async def batch_or_transaction(request: Request, engine: Engine, settings: AppSe
 
 
 async def _get_in_bundle(
-    conn: AsyncConnection, settings: AppSettings, base: str, url: str
+    conn: AsyncConnection, settings: Settings, base: str, url: str
 ) -> tuple[int, Any]:
     """A GET entry of a Bundle: read, vread, search or instance history."""
     parts = urlsplit(url)
@@ -226,19 +264,18 @@ async def _get_in_bundle(
     raise invalid(f"GET {url!r} is not a read, vread, search or history URL")
 
 
-@router.get("/_history")
-async def system_history(request: Request, engine: Engine, settings: AppSettings) -> Response:
-    """Every change to every resource (R4 http.html#history)."""
-    async with read_transaction(engine) as conn:
+async def history(call: Call) -> Response:
+    """History at system, type or instance level (R4 http.html#history)."""
+    async with read_transaction(call.engine) as conn:
         bundle = await _history(
-            conn, settings, base_url(request, settings), dict(request.query_params), None, None
+            conn, call.settings, call.base, call.params, call.res_type or None, call.fhir_id or None
         )
     return fhir_response(bundle)
 
 
 async def _history(
     conn: AsyncConnection,
-    settings: AppSettings,
+    settings: Settings,
     base: str,
     params: dict[str, str],
     res_type: str | None,
@@ -270,22 +307,9 @@ async def _history(
 # --- type level -----------------------------------------------------------------------------
 
 
-@router.get("/{type_name}/_history")
-async def type_history(
-    type_name: str, request: Request, engine: Engine, settings: AppSettings
-) -> Response:
-    """Every change to resources of one type."""
-    res_type = resource_type(type_name)
-    async with read_transaction(engine) as conn:
-        bundle = await _history(
-            conn, settings, base_url(request, settings), dict(request.query_params), res_type, None
-        )
-    return fhir_response(bundle)
-
-
 async def _search_bundle(
     conn: AsyncConnection,
-    settings: AppSettings,
+    settings: Settings,
     base: str,
     res_type: str,
     params: list[tuple[str, str]],
@@ -312,57 +336,32 @@ async def _search_bundle(
     }
 
 
-@router.get("/{type_name}")
-async def search_type(
-    type_name: str, request: Request, engine: Engine, settings: AppSettings
-) -> Response:
-    """Search by GET (R4 search.html)."""
-    res_type = resource_type(type_name)
-    async with read_transaction(engine) as conn:
-        bundle = await _search_bundle(
-            conn,
-            settings,
-            base_url(request, settings),
-            res_type,
-            list(request.query_params.multi_items()),
-        )
+async def search_type(call: Call) -> Response:
+    """Search by GET, or by POST to _search with form-encoded parameters (R4 http.html#search)."""
+    params = list(call.request.query_params.multi_items())
+    if call.request.method == "POST":
+        params += parse_qsl((await call.request.body()).decode(), keep_blank_values=True)
+    async with read_transaction(call.engine) as conn:
+        bundle = await _search_bundle(conn, call.settings, call.base, call.res_type, params)
     return fhir_response(bundle)
 
 
-@router.post("/{type_name}/_search")
-async def search_type_post(
-    type_name: str, request: Request, engine: Engine, settings: AppSettings
-) -> Response:
-    """Search by POST with form-encoded parameters (R4 http.html#search)."""
-    res_type = resource_type(type_name)
-    form = parse_qsl((await request.body()).decode(), keep_blank_values=True)
-    params = list(request.query_params.multi_items()) + form
-    async with read_transaction(engine) as conn:
-        bundle = await _search_bundle(conn, settings, base_url(request, settings), res_type, params)
-    return fhir_response(bundle)
+async def validate_resource(call: Call) -> Response:
+    """$validate (R4 resource-operation-validate), at type or instance level."""
+    body = await read_body(call.request)
+    return fhir_response(validate.run(call.res_type, call.fhir_id or None, body))
 
 
-@router.post("/{type_name}/$validate")
-async def validate_type(type_name: str, request: Request) -> Response:
-    """$validate a resource of this type (R4 resource-operation-validate)."""
-    return fhir_response(validate.run(resource_type(type_name), None, await read_body(request)))
-
-
-@router.post("/{type_name}")
-async def create(
-    type_name: str, request: Request, engine: Engine, settings: AppSettings
-) -> Response:
+async def create(call: Call) -> Response:
     """Create, or conditional create with If-None-Exist (R4 http.html#create)."""
-    res_type = resource_type(type_name)
-    resource = await read_body(request)
+    resource = await read_body(call.request)
+    if_none_exist = call.request.headers.get("if-none-exist")
     moment = store.now()
-    result = await in_write(
-        engine,
+    return await call.write(
         lambda conn: interactions.create(
-            conn, res_type, resource, moment, if_none_exist=request.headers.get("if-none-exist")
-        ),
+            conn, call.res_type, resource, moment, if_none_exist=if_none_exist
+        )
     )
-    return write_response(request, settings, result)
 
 
 def _criteria(request: Request, what: str) -> str:
@@ -376,157 +375,188 @@ def _criteria(request: Request, what: str) -> str:
     return query
 
 
-@router.put("/{type_name}")
-async def conditional_update(
-    type_name: str, request: Request, engine: Engine, settings: AppSettings
-) -> Response:
+async def conditional_update(call: Call) -> Response:
     """PUT Type?criteria (R4 http.html#cond-update)."""
-    res_type = resource_type(type_name)
-    query = _criteria(request, "update")
-    resource = await read_body(request)
-    if_match = interactions.parse_etag(request.headers.get("if-match"))
+    query = _criteria(call.request, "update")
+    resource = await read_body(call.request)
+    if_match = call.if_match()
     moment = store.now()
-    result = await in_write(
-        engine,
+    return await call.write(
         lambda conn: interactions.conditional_update(
-            conn, res_type, query, resource, moment, if_match=if_match
-        ),
+            conn, call.res_type, query, resource, moment, if_match=if_match
+        )
     )
-    return write_response(request, settings, result)
 
 
-@router.patch("/{type_name}")
-async def conditional_patch(
-    type_name: str, request: Request, engine: Engine, settings: AppSettings
-) -> Response:
+async def conditional_patch(call: Call) -> Response:
     """PATCH Type?criteria (R4 http.html#patch)."""
-    res_type = resource_type(type_name)
-    query = _criteria(request, "patch")
-    operations = await read_body(request)
-    if_match = interactions.parse_etag(request.headers.get("if-match"))
+    query = _criteria(call.request, "patch")
+    operations = await read_body(call.request)
+    if_match = call.if_match()
     moment = store.now()
-    result = await in_write(
-        engine,
+    return await call.write(
         lambda conn: interactions.conditional_patch(
-            conn, res_type, query, operations, moment, if_match=if_match
-        ),
+            conn, call.res_type, query, operations, moment, if_match=if_match
+        )
     )
-    return write_response(request, settings, result)
 
 
-@router.delete("/{type_name}")
-async def conditional_delete(
-    type_name: str, request: Request, engine: Engine, settings: AppSettings
-) -> Response:
+async def conditional_delete(call: Call) -> Response:
     """DELETE Type?criteria (R4 http.html#cdelete)."""
-    res_type = resource_type(type_name)
-    query = _criteria(request, "delete")
+    query = _criteria(call.request, "delete")
     moment = store.now()
-    result = await in_write(
-        engine, lambda conn: interactions.conditional_delete(conn, res_type, query, moment)
+    return await call.write(
+        lambda conn: interactions.conditional_delete(conn, call.res_type, query, moment)
     )
-    return write_response(request, settings, result)
 
 
 # --- instance level -------------------------------------------------------------------------
 
 
-@router.get("/{type_name}/{fhir_id}")
-async def read(type_name: str, fhir_id: str, request: Request, engine: Engine) -> Response:
+async def read(call: Call) -> Response:
     """Read the current version (R4 http.html#read); 410 once deleted."""
-    res_type = resource_type(type_name)
-    async with single_statement(engine) as conn:
-        stored = await store.read(conn, res_type, check_id(fhir_id))
-    if _not_modified(request, stored):
+    async with single_statement(call.engine) as conn:
+        stored = await store.read(conn, call.res_type, call.fhir_id)
+    if _not_modified(call.request, stored):
         return Response(status_code=304, headers=_version_headers(stored))
     return fhir_response(stored.content, headers=_version_headers(stored))
 
 
-@router.get("/{type_name}/{fhir_id}/_history")
-async def instance_history(
-    type_name: str, fhir_id: str, request: Request, engine: Engine, settings: AppSettings
-) -> Response:
-    """Every version of one resource, deletions included."""
-    res_type = resource_type(type_name)
-    async with read_transaction(engine) as conn:
-        bundle = await _history(
-            conn,
-            settings,
-            base_url(request, settings),
-            dict(request.query_params),
-            res_type,
-            check_id(fhir_id),
-        )
-    return fhir_response(bundle)
-
-
-@router.get("/{type_name}/{fhir_id}/_history/{version}")
-async def vread(type_name: str, fhir_id: str, version: str, engine: Engine) -> Response:
+async def vread(call: Call) -> Response:
     """Read one version (R4 http.html#vread)."""
-    res_type = resource_type(type_name)
-    if not version.isdigit():
-        raise not_found(f"{version!r} is not a version of {res_type}/{fhir_id}")
-    async with single_statement(engine) as conn:
-        stored = await store.vread(conn, res_type, check_id(fhir_id), int(version))
+    if not call.version.isdigit():
+        raise not_found(f"{call.version!r} is not a version of {call.res_type}/{call.fhir_id}")
+    async with single_statement(call.engine) as conn:
+        stored = await store.vread(conn, call.res_type, call.fhir_id, int(call.version))
     return fhir_response(stored.content, headers=_version_headers(stored))
 
 
-@router.put("/{type_name}/{fhir_id}")
-async def update(
-    type_name: str, fhir_id: str, request: Request, engine: Engine, settings: AppSettings
-) -> Response:
+async def update(call: Call) -> Response:
     """Update, or create with the client's id (R4 http.html#update); If-Match locks."""
-    res_type = resource_type(type_name)
-    resource = await read_body(request)
-    if_match = interactions.parse_etag(request.headers.get("if-match"))
+    resource = await read_body(call.request)
+    if_match = call.if_match()
     moment = store.now()
-    result = await in_write(
-        engine,
+    return await call.write(
         lambda conn: interactions.update(
-            conn, res_type, fhir_id, resource, moment, if_match=if_match
-        ),
+            conn, call.res_type, call.fhir_id, resource, moment, if_match=if_match
+        )
     )
-    return write_response(request, settings, result)
 
 
-@router.patch("/{type_name}/{fhir_id}")
-async def patch(
-    type_name: str, fhir_id: str, request: Request, engine: Engine, settings: AppSettings
-) -> Response:
+async def patch(call: Call) -> Response:
     """PATCH with a JSON Patch document (R4 http.html#patch)."""
-    res_type = resource_type(type_name)
-    operations = await read_body(request)
-    if_match = interactions.parse_etag(request.headers.get("if-match"))
+    operations = await read_body(call.request)
+    if_match = call.if_match()
     moment = store.now()
-    result = await in_write(
-        engine,
+    return await call.write(
         lambda conn: interactions.patch(
-            conn, res_type, check_id(fhir_id), operations, moment, if_match=if_match
-        ),
+            conn, call.res_type, call.fhir_id, operations, moment, if_match=if_match
+        )
     )
-    return write_response(request, settings, result)
 
 
-@router.delete("/{type_name}/{fhir_id}")
-async def delete(
-    type_name: str, fhir_id: str, request: Request, engine: Engine, settings: AppSettings
-) -> Response:
+async def delete(call: Call) -> Response:
     """Delete (R4 http.html#delete): later reads give 410, history keeps every version."""
-    res_type = resource_type(type_name)
-    if_match = interactions.parse_etag(request.headers.get("if-match"))
+    if_match = call.if_match()
     moment = store.now()
-    result = await in_write(
-        engine, lambda conn: interactions.delete(conn, res_type, fhir_id, moment, if_match=if_match)
+    return await call.write(
+        lambda conn: interactions.delete(
+            conn, call.res_type, call.fhir_id, moment, if_match=if_match
+        )
     )
-    return write_response(request, settings, result)
 
 
-@router.post("/{type_name}/{fhir_id}/$validate")
-async def validate_instance(type_name: str, fhir_id: str, request: Request) -> Response:
-    """$validate against an existing instance id (mode update or delete)."""
-    return fhir_response(
-        validate.run(resource_type(type_name), check_id(fhir_id), await read_body(request))
-    )
+# --- dispatch -------------------------------------------------------------------------------
+
+Handler = Callable[[Call], Awaitable[Response]]
+
+# (shape of the path, method) -> handler. A shape names each segment: "type" for a resource
+# type, "id" for a resource id, "version" for a version number, any other word literally.
+ROUTES: dict[tuple[tuple[str, ...], str], Handler] = {
+    ((), "POST"): batch_or_transaction,
+    (("metadata",), "GET"): metadata,
+    (("_history",), "GET"): history,
+    (("type",), "GET"): search_type,
+    (("type",), "POST"): create,
+    (("type",), "PUT"): conditional_update,
+    (("type",), "PATCH"): conditional_patch,
+    (("type",), "DELETE"): conditional_delete,
+    (("type", "_history"), "GET"): history,
+    (("type", "_search"), "POST"): search_type,
+    (("type", "$validate"), "POST"): validate_resource,
+    (("type", "id"), "GET"): read,
+    (("type", "id"), "PUT"): update,
+    (("type", "id"), "PATCH"): patch,
+    (("type", "id"), "DELETE"): delete,
+    (("type", "id", "_history"), "GET"): history,
+    (("type", "id", "$validate"), "POST"): validate_resource,
+    (("type", "id", "_history", "version"), "GET"): vread,
+}
+# Words that stand for themselves at each position; any other segment there is a type, an id or
+# a version.
+_WORDS_AT = (
+    {"metadata", "_history"},
+    {"_history", "_search", "$validate"},
+    {"_history", "$validate"},
+)
+
+
+def _route(call: Call, path: str) -> Handler:
+    """The handler for the path (relative to the base), filling in the call's type and id."""
+    segments = [s for s in path.split("/") if s]
+    shape: list[str] = []
+    for position, segment in enumerate(segments):
+        if position < len(_WORDS_AT) and segment in _WORDS_AT[position]:
+            shape.append(segment)
+        elif position == 0:
+            call.res_type = resource_type(segment)
+            shape.append("type")
+        elif position == 1:
+            call.fhir_id = check_id(segment)
+            shape.append("id")
+        elif position == 3:
+            call.version = segment
+            shape.append("version")
+        else:
+            shape.append("?")
+    key = tuple(shape)
+    handler = ROUTES.get((key, call.request.method))
+    if handler is not None:
+        return handler
+    allowed = sorted(method for k, method in ROUTES if k == key)
+    if allowed:
+        raise FhirError(
+            405,
+            [Issue("not-supported", f"{call.request.method} is not allowed on this URL")],
+            headers={"Allow": ", ".join(allowed)},
+        )
+    raise not_found(f"/{path.strip('/')} is not a FHIR REST URL")
+
+
+class FhirApi:
+    """The ASGI app serving the FHIR REST API; mounted at /fhir."""
+
+    def __init__(self, engine: AsyncEngine, settings: Settings) -> None:
+        self.engine = engine
+        self.settings = settings
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        call = Call(request, self.engine, self.settings)
+        # Mounted under /fhir, the path here is what follows the base.
+        path = scope["path"][len(scope.get("root_path", "")) :]
+        try:
+            response = await _route(call, path)(call)
+        except FhirError as error:
+            response = render_error(error)
+        except ClientDisconnect:
+            return  # nobody is left to answer
+        except Exception:
+            log.exception("Unhandled error in %s %s", request.method, scope["path"])
+            response = render_error(
+                FhirError.of(500, "exception", "Internal error; it has been logged")
+            )
+        await response(scope, receive, send)
 
 
 def render_error(error: FhirError) -> Response:

@@ -169,15 +169,30 @@ def _stored(row: Any, method: str = "PUT") -> Stored:
     )
 
 
+# Built once: constructing a statement and its cache key costs more than running it.
+_READ_CURRENT = select(*_CURRENT_COLUMNS).where(
+    resources.c.res_type == bindparam("res_type"), resources.c.fhir_id == bindparam("fhir_id")
+)
+_READ_VERSION = select(
+    resource_versions.c.resource_pk.label("pk"),
+    resource_versions.c.res_type,
+    resource_versions.c.fhir_id,
+    resource_versions.c.version,
+    resource_versions.c.last_updated,
+    resource_versions.c.deleted,
+    resource_versions.c.content,
+    resource_versions.c.method,
+).where(
+    resource_versions.c.res_type == bindparam("res_type"),
+    resource_versions.c.fhir_id == bindparam("fhir_id"),
+    resource_versions.c.version == bindparam("version"),
+)
+
+
 async def read(conn: AsyncConnection, res_type: str, fhir_id: str) -> Stored:
     """The current version; 404 if it never existed, 410 if it is deleted."""
-    row = (
-        await conn.execute(
-            select(*_CURRENT_COLUMNS).where(
-                resources.c.res_type == res_type, resources.c.fhir_id == fhir_id
-            )
-        )
-    ).first()
+    result = await conn.execute(_READ_CURRENT, {"res_type": res_type, "fhir_id": fhir_id})
+    row = result.first()
     if row is None:
         raise not_found(f"{res_type}/{fhir_id} is not known")
     stored = _stored(row)
@@ -190,21 +205,10 @@ async def read(conn: AsyncConnection, res_type: str, fhir_id: str) -> Stored:
 
 async def vread(conn: AsyncConnection, res_type: str, fhir_id: str, version: int) -> Stored:
     """One version; 404 if there is no such version, 410 if that version is a deletion."""
-    v = resource_versions.c
-    row = (
-        await conn.execute(
-            select(
-                v.resource_pk.label("pk"),
-                v.res_type,
-                v.fhir_id,
-                v.version,
-                v.last_updated,
-                v.deleted,
-                v.content,
-                v.method,
-            ).where(v.res_type == res_type, v.fhir_id == fhir_id, v.version == version)
-        )
-    ).first()
+    result = await conn.execute(
+        _READ_VERSION, {"res_type": res_type, "fhir_id": fhir_id, "version": version}
+    )
+    row = result.first()
     if row is None:
         raise not_found(f"{res_type}/{fhir_id} has no version {version}")
     stored = _stored(row, row.method)
