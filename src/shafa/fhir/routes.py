@@ -87,10 +87,23 @@ async def read_body(request: Request) -> Any:
     return jsonio.parse(body)
 
 
-async def in_write(engine: AsyncEngine, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
-    """Run work in a write transaction, retrying when a concurrent create won a race."""
+async def in_write(
+    engine: AsyncEngine,
+    work: Callable[[AsyncConnection], Awaitable[T]],
+    *,
+    atomic_alone: bool = False,
+) -> T:
+    """Run work in a write transaction, retrying when a concurrent write won a race.
+
+    atomic_alone says the work's one write is atomic by itself (store.single_writes_are_atomic)
+    and it reads nothing it must lock, so BEGIN and COMMIT around it would be wasted round trips.
+    """
     for attempt in range(RETRIES):
         try:
+            # After a lost race, retry under locks, which queue writers instead of racing them.
+            if atomic_alone and attempt == 0:
+                async with single_statement(engine) as conn:
+                    return await work(conn)
             async with write_transaction(engine) as conn:
                 return await work(conn)
         except store.ConcurrentWrite:
@@ -199,10 +212,19 @@ class Call:
         return interactions.parse_etag(self.request.headers.get("if-match"))
 
     async def write(
-        self, work: Callable[[AsyncConnection], Awaitable[interactions.Result]]
+        self,
+        work: Callable[[AsyncConnection], Awaitable[interactions.Result]],
+        *,
+        alone: bool = False,
     ) -> Response:
-        """Run a write interaction and render its result."""
-        return write_response(self.request, self.settings, await in_write(self.engine, work))
+        """Run a write interaction and render its result.
+
+        alone: the interaction makes one write and no conditional search, so on a database where
+        single writes are atomic it runs without a transaction.
+        """
+        atomic_alone = alone and store.single_writes_are_atomic(self.engine.dialect)
+        result = await in_write(self.engine, work, atomic_alone=atomic_alone)
+        return write_response(self.request, self.settings, result)
 
 
 # --- system level ---------------------------------------------------------------------------
@@ -360,7 +382,8 @@ async def create(call: Call) -> Response:
     return await call.write(
         lambda conn: interactions.create(
             conn, call.res_type, resource, moment, if_none_exist=if_none_exist
-        )
+        ),
+        alone=not if_none_exist,
     )
 
 
@@ -439,7 +462,8 @@ async def update(call: Call) -> Response:
     return await call.write(
         lambda conn: interactions.update(
             conn, call.res_type, call.fhir_id, resource, moment, if_match=if_match
-        )
+        ),
+        alone=True,
     )
 
 
@@ -451,7 +475,8 @@ async def patch(call: Call) -> Response:
     return await call.write(
         lambda conn: interactions.patch(
             conn, call.res_type, call.fhir_id, operations, moment, if_match=if_match
-        )
+        ),
+        alone=True,
     )
 
 
@@ -462,7 +487,8 @@ async def delete(call: Call) -> Response:
     return await call.write(
         lambda conn: interactions.delete(
             conn, call.res_type, call.fhir_id, moment, if_match=if_match
-        )
+        ),
+        alone=True,
     )
 
 

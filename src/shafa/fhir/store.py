@@ -30,6 +30,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shafa.db import bulk
@@ -358,7 +359,7 @@ async def apply_writes(
         prepared.append(item)
 
     changed = [p for p in prepared if p.changed]
-    if len(changed) == 1 and conn.dialect.name == "postgresql":
+    if len(changed) == 1 and single_writes_are_atomic(conn.dialect):
         await _write_one_postgresql(conn, changed[0], moment)
     else:
         await _write_current(conn, changed, moment)
@@ -581,7 +582,9 @@ def _one_write_statement(is_update: bool) -> TextClause:
     A single REST write would otherwise take a round trip a table (6 to 10); data-modifying
     CTEs do it in one. All sub-statements see one snapshot, so the DELETE of an update's old
     index rows cannot touch the rows inserted beside it. A create that meets an existing id
-    (a concurrent create won) returns no row, and nothing else is inserted. The SQL is put
+    (a concurrent create won) returns no row, and nothing else is inserted; so does an update
+    of a version that is no longer current (compare-and-set), so the statement is safe on its
+    own, without a transaction around the read that preceded it. The SQL is put
     together from this module's own table and column names only (hence the noqa S608).
     """
     r = resources.c
@@ -589,7 +592,7 @@ def _one_write_statement(is_update: bool) -> TextClause:
         current = (
             "UPDATE resources SET version = :version, last_updated = :last_updated, "
             "deleted = :deleted, patient_id = :patient_id, index_mask = :index_mask, "
-            "content = :content WHERE pk = :pk RETURNING pk"
+            "content = :content WHERE pk = :pk AND version = :version - 1 RETURNING pk"
         )
     else:
         current = (
@@ -619,6 +622,15 @@ def _one_write_statement(is_update: bool) -> TextClause:
     return text("WITH " + ",\n".join(parts) + "\nSELECT pk FROM cur").bindparams(*binds)
 
 
+def single_writes_are_atomic(dialect: Dialect) -> bool:
+    """True where apply_writes needs no transaction for a batch of one write.
+
+    On PostgreSQL one write is one statement that inserts a fresh id or compares and sets the
+    version it read (see _one_write_statement); a lost race raises ConcurrentWrite, to retry.
+    """
+    return dialect.name == "postgresql"
+
+
 async def _write_one_postgresql(conn: AsyncConnection, item: _Prepared, moment: datetime) -> None:
     """Write one prepared version in a single round trip (see _one_write_statement)."""
     is_update = item.pk is not None
@@ -636,7 +648,7 @@ async def _write_one_postgresql(conn: AsyncConnection, item: _Prepared, moment: 
             params[f"{kind}_{column.name}"] = values
     pk = (await conn.execute(_one_write_statement(is_update), params)).scalar()
     if pk is None:
-        raise ConcurrentWrite("a resource was created concurrently")
+        raise ConcurrentWrite("the resource was created or changed concurrently")
     item.pk = pk
 
 
