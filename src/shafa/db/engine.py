@@ -30,8 +30,18 @@ def create_engine(settings: Settings) -> AsyncEngine:
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_pool_overflow,
         pool_pre_ping=False,
-        # asyncpg keeps prepared statements per connection; SQLAlchemy caches the compiled SQL.
-        connect_args={"server_settings": {"jit": "off"}},
+        connect_args={
+            "server_settings": {
+                # JIT compilation pays off for long analytic queries, never for ours.
+                "jit": "off",
+                # asyncpg prepares every statement; by default PostgreSQL still re-plans the
+                # first five runs and then keeps re-planning any statement whose generic plan it
+                # guesses dearer, such as the one-statement write with its array parameters
+                # (0.8 ms of planning for a 0.3 ms insert). The store's statements are key
+                # lookups and inserts whose plans do not depend on the values.
+                "plan_cache_mode": "force_generic_plan",
+            }
+        },
     )
 
 

@@ -8,13 +8,14 @@ entry. The resource row, its version row and its index rows are written in that 
 """
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
 from sqlalchemy import (
+    ARRAY,
     Column,
     Numeric,
     String,
@@ -33,7 +34,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from shafa.db import bulk
+from shafa.db import bulk, direct
 from shafa.db.tables import (
     INDEX_TABLE_ORDER,
     INDEX_TABLES,
@@ -158,14 +159,16 @@ _CURRENT_COLUMNS = (
 
 
 def _stored(row: Any, method: str = "PUT") -> Stored:
+    """A Stored from a row, given as a SQLAlchemy Row or as a mapping (db.direct)."""
+    values = row if isinstance(row, Mapping) else row._mapping
     return Stored(
-        pk=row.pk,
-        res_type=row.res_type,
-        fhir_id=row.fhir_id,
-        version=row.version,
-        last_updated=row.last_updated,
-        deleted=row.deleted,
-        content=row.content,
+        pk=values["pk"],
+        res_type=values["res_type"],
+        fhir_id=values["fhir_id"],
+        version=values["version"],
+        last_updated=values["last_updated"],
+        deleted=values["deleted"],
+        content=values["content"],
         method=method,
     )
 
@@ -192,8 +195,7 @@ _READ_VERSION = select(
 
 async def read(conn: AsyncConnection, res_type: str, fhir_id: str) -> Stored:
     """The current version; 404 if it never existed, 410 if it is deleted."""
-    result = await conn.execute(_READ_CURRENT, {"res_type": res_type, "fhir_id": fhir_id})
-    row = result.first()
+    row = await direct.fetch_one(conn, _READ_CURRENT, {"res_type": res_type, "fhir_id": fhir_id})
     if row is None:
         raise not_found(f"{res_type}/{fhir_id} is not known")
     stored = _stored(row)
@@ -222,6 +224,28 @@ async def vread(conn: AsyncConnection, res_type: str, fhir_id: str, version: int
     return stored
 
 
+_CURRENT_WITH_MASK = (*_CURRENT_COLUMNS, resources.c.index_mask)
+_ONE_CURRENT = select(*_CURRENT_WITH_MASK).where(
+    resources.c.res_type == bindparam("res_type"), resources.c.fhir_id == bindparam("fhir_id")
+)
+
+
+def _many_current_postgresql() -> Any:
+    # Joined against two arrays rather than `(type, id) IN (...)`, which PostgreSQL plans as
+    # one OR branch a key: one statement whatever the count, one index probe a key.
+    keys = select(
+        func.unnest(bindparam("res_types", type_=ARRAY(String))).label("res_type"),
+        func.unnest(bindparam("fhir_ids", type_=ARRAY(String))).label("fhir_id"),
+    ).subquery("keys")
+    return select(*_CURRENT_WITH_MASK).join(
+        keys,
+        and_(resources.c.res_type == keys.c.res_type, resources.c.fhir_id == keys.c.fhir_id),
+    )
+
+
+_MANY_CURRENT_POSTGRESQL = _many_current_postgresql()
+
+
 async def current_versions(
     conn: AsyncConnection, keys: Iterable[tuple[str, str]], *, lock: bool
 ) -> dict[tuple[str, str], Any]:
@@ -230,17 +254,25 @@ async def current_versions(
     if not wanted:
         return {}
     found: dict[tuple[str, str], Any] = {}
-    # Chunked so a transaction of thousands of entries stays within bind-parameter limits.
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
-        query = select(*_CURRENT_COLUMNS, resources.c.index_mask).where(
-            tuple_(resources.c.res_type, resources.c.fhir_id).in_(chunk)
-            if len(chunk) > 1
-            else and_(resources.c.res_type == chunk[0][0], resources.c.fhir_id == chunk[0][1])
-        )
+    if len(wanted) == 1:
+        query = _ONE_CURRENT.with_for_update() if lock else _ONE_CURRENT
+        params: Any = {"res_type": wanted[0][0], "fhir_id": wanted[0][1]}
+        rows = await conn.execute(query, params)
+        return {(row.res_type, row.fhir_id): row for row in rows}
+    if conn.dialect.name == "postgresql":
+        query = _MANY_CURRENT_POSTGRESQL
         if lock:
-            query = query.with_for_update()
-        for row in await conn.execute(query):
+            query = query.with_for_update(of=resources)
+        params = {"res_types": [k[0] for k in wanted], "fhir_ids": [k[1] for k in wanted]}
+        rows = await conn.execute(query, params)
+        return {(row.res_type, row.fhir_id): row for row in rows}
+    # SQLite: row values, chunked to stay within its bind-parameter limit.
+    for start in range(0, len(wanted), 400):
+        chunk = wanted[start : start + 400]
+        in_chunk = select(*_CURRENT_WITH_MASK).where(
+            tuple_(resources.c.res_type, resources.c.fhir_id).in_(chunk)
+        )
+        for row in await conn.execute(in_chunk):
             found[(row.res_type, row.fhir_id)] = row
     return found
 
@@ -646,7 +678,8 @@ async def _write_one_postgresql(conn: AsyncConnection, item: _Prepared, moment: 
             if isinstance(column.type, UtcDateTime):
                 values = [v.astimezone(UTC).replace(tzinfo=None) for v in values]
             params[f"{kind}_{column.name}"] = values
-    pk = (await conn.execute(_one_write_statement(is_update), params)).scalar()
+    row = await direct.fetch_one(conn, _one_write_statement(is_update), params)
+    pk = None if row is None else row["pk"]
     if pk is None:
         raise ConcurrentWrite("the resource was created or changed concurrently")
     item.pk = pk

@@ -58,9 +58,6 @@ def upgrade() -> None:
         sa.Column("param", sa.String(length=64), nullable=False),
         sa.Column("low", shafa.db.types.UtcDateTime(), nullable=False),
         sa.Column("high", shafa.db.types.UtcDateTime(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["resource_pk"], ["resources.pk"], name=op.f("fk_idx_date_resource_pk_resources")
-        ),
         comment="Date search values as the closed UTC range [low, high] the FHIR value covers.",
     )
     with op.batch_alter_table("idx_date", schema=None) as batch_op:
@@ -76,9 +73,6 @@ def upgrade() -> None:
         sa.Column("res_type", sa.String(length=64), nullable=False),
         sa.Column("param", sa.String(length=64), nullable=False),
         sa.Column("value", sa.Numeric(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["resource_pk"], ["resources.pk"], name=op.f("fk_idx_number_resource_pk_resources")
-        ),
         comment="Number search values.",
     )
     with op.batch_alter_table("idx_number", schema=None) as batch_op:
@@ -96,9 +90,6 @@ def upgrade() -> None:
         sa.Column("system", sa.String(length=512), nullable=True),
         sa.Column("code", sa.String(length=255), nullable=True),
         sa.Column("unit", sa.String(length=255), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["resource_pk"], ["resources.pk"], name=op.f("fk_idx_quantity_resource_pk_resources")
-        ),
         comment="Quantity search values with their unit system and code.",
     )
     with op.batch_alter_table("idx_quantity", schema=None) as batch_op:
@@ -115,9 +106,6 @@ def upgrade() -> None:
         sa.Column("target_type", sa.String(length=64), nullable=True),
         sa.Column("target_id", sa.String(length=64), nullable=True),
         sa.Column("url", sa.String(length=512), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["resource_pk"], ["resources.pk"], name=op.f("fk_idx_reference_resource_pk_resources")
-        ),
         comment="Reference search values: the target's type and id when local, else its absolute URL.",
     )
     with op.batch_alter_table("idx_reference", schema=None) as batch_op:
@@ -135,9 +123,6 @@ def upgrade() -> None:
         sa.Column("param", sa.String(length=64), nullable=False),
         sa.Column("value", sa.String(length=255), nullable=False),
         sa.Column("exact", sa.String(length=255), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["resource_pk"], ["resources.pk"], name=op.f("fk_idx_string_resource_pk_resources")
-        ),
         comment="String search values: normalised (lower case, no accents) for matching, exact for :exact.",
     )
     with op.batch_alter_table("idx_string", schema=None) as batch_op:
@@ -154,9 +139,6 @@ def upgrade() -> None:
         sa.Column("system", sa.String(length=512), nullable=True),
         sa.Column("code", sa.String(length=255), nullable=True),
         sa.Column("text", sa.String(length=255), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["resource_pk"], ["resources.pk"], name=op.f("fk_idx_token_resource_pk_resources")
-        ),
         comment="Token search values: system and code, and the display text for :text.",
     )
     with op.batch_alter_table("idx_token", schema=None) as batch_op:
@@ -173,9 +155,6 @@ def upgrade() -> None:
         sa.Column("res_type", sa.String(length=64), nullable=False),
         sa.Column("param", sa.String(length=64), nullable=False),
         sa.Column("uri", sa.String(length=512), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["resource_pk"], ["resources.pk"], name=op.f("fk_idx_uri_resource_pk_resources")
-        ),
         comment="URI and canonical search values.",
     )
     with op.batch_alter_table("idx_uri", schema=None) as batch_op:
