@@ -12,9 +12,13 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
+import asyncpg
 from sqlalchemy import Executable
 from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+from shafa.db.bulk import DuplicateKey
 
 
 def _outside_transaction_on_postgresql(conn: AsyncConnection) -> bool:
@@ -50,13 +54,22 @@ def _aware(value: Any) -> Any:
 async def fetch_one(
     conn: AsyncConnection, statement: Executable, params: Mapping[str, Any]
 ) -> Mapping[str, Any] | None:
-    """The first row of statement as a mapping of column name to value, or None."""
+    """The first row of statement as a mapping of column name to value, or None.
+
+    A unique violation is raised as DuplicateKey, whichever way the statement went.
+    """
     if not _outside_transaction_on_postgresql(conn):
-        row = (await conn.execute(statement, dict(params))).first()
+        try:
+            row = (await conn.execute(statement, dict(params))).first()
+        except IntegrityError as error:
+            raise DuplicateKey(str(error)) from error
         return None if row is None else dict(row._mapping)
     sql, names = _compiled(statement)
     raw = await conn.get_raw_connection()
     driver = raw.driver_connection
     assert driver is not None
-    record = await driver.fetchrow(sql, *(_plain(params[name]) for name in names))
+    try:
+        record = await driver.fetchrow(sql, *(_plain(params[name]) for name in names))
+    except asyncpg.UniqueViolationError as error:
+        raise DuplicateKey(str(error)) from error
     return None if record is None else {key: _aware(value) for key, value in record.items()}

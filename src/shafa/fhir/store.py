@@ -7,13 +7,13 @@ entry. The resource row, its version row and its index rows are written in that 
 (DESIGN.md, Data): nothing is searchable that is not stored, nothing stored that is not indexed.
 """
 
-import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
+import uuid6
 from sqlalchemy import (
     ARRAY,
     Column,
@@ -122,8 +122,14 @@ class _Prepared:
 
 
 def new_id() -> str:
-    """A server-assigned id: a random UUID, valid under the FHIR id rule."""
-    return str(uuid.uuid4())
+    """A server-assigned id: a UUIDv7, valid under the FHIR id rule.
+
+    Time-ordered rather than random (v4): consecutive creates fall on the same last pages of the
+    id indexes instead of a random page each, which after every checkpoint costs PostgreSQL a
+    full-page image in the WAL. It reveals the creation time to the millisecond, which
+    meta.lastUpdated tells anyway.
+    """
+    return str(uuid6.uuid7())
 
 
 def now() -> datetime:
@@ -614,12 +620,12 @@ def _one_write_statement(is_update: bool) -> TextClause:
     A single REST write would otherwise take a round trip a table (6 to 10); data-modifying
     CTEs do it in one. All sub-statements see one snapshot, so the DELETE of an update's old
     index rows cannot touch the rows inserted beside it. A create that meets an existing id
-    (a concurrent create won) returns no row, and nothing else is inserted; so does an update
-    of a version that is no longer current (compare-and-set), so the statement is safe on its
-    own, without a transaction around the read that preceded it. The SQL is put
-    together from this module's own table and column names only (hence the noqa S608).
+    (a concurrent create won) fails with a unique violation, and nothing is inserted; an update
+    of a version that is no longer current (compare-and-set) returns no row and changes nothing,
+    so the statement is safe on its own, without a transaction around the read before it.
+    The SQL is put together from this module's own table and column names only (hence the
+    noqa S608).
     """
-    r = resources.c
     if is_update:
         current = (
             "UPDATE resources SET version = :version, last_updated = :last_updated, "
@@ -630,7 +636,7 @@ def _one_write_statement(is_update: bool) -> TextClause:
         current = (
             f"INSERT INTO resources ({', '.join(_RESOURCE_COLUMNS)}) VALUES "  # noqa: S608
             f"({', '.join(':' + c for c in _RESOURCE_COLUMNS)}) "
-            f"ON CONFLICT ({r.res_type.name}, {r.fhir_id.name}) DO NOTHING RETURNING pk"
+            "RETURNING pk"
         )
     parts = [
         f"cur AS ({current})",
@@ -678,7 +684,10 @@ async def _write_one_postgresql(conn: AsyncConnection, item: _Prepared, moment: 
             if isinstance(column.type, UtcDateTime):
                 values = [v.astimezone(UTC).replace(tzinfo=None) for v in values]
             params[f"{kind}_{column.name}"] = values
-    row = await direct.fetch_one(conn, _one_write_statement(is_update), params)
+    try:
+        row = await direct.fetch_one(conn, _one_write_statement(is_update), params)
+    except bulk.DuplicateKey:
+        raise ConcurrentWrite("the resource was created concurrently") from None
     pk = None if row is None else row["pk"]
     if pk is None:
         raise ConcurrentWrite("the resource was created or changed concurrently")
