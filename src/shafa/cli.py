@@ -79,7 +79,11 @@ def demo(
 ) -> None:
     """Load a deterministic synthetic clinical data set (idempotent: PUTs with fixed ids)."""
     settings = get_settings()
-    loaded = asyncio.run(_load_demo(settings, patients, seed))
+    try:
+        loaded = asyncio.run(_load_demo(settings, patients, seed))
+    except migrate.DatabaseNotMigrated as error:
+        typer.echo(f"shafa: {error}", err=True)
+        raise typer.Exit(1) from None
     typer.echo(f"Demo data: {loaded} resources of {patients} patients are in the database.")
 
 

@@ -234,6 +234,7 @@ _CURRENT_WITH_MASK = (*_CURRENT_COLUMNS, resources.c.index_mask)
 _ONE_CURRENT = select(*_CURRENT_WITH_MASK).where(
     resources.c.res_type == bindparam("res_type"), resources.c.fhir_id == bindparam("fhir_id")
 )
+_ONE_CURRENT_LOCKED = _ONE_CURRENT.with_for_update()
 
 
 def _many_current_postgresql() -> Any:
@@ -255,31 +256,32 @@ _MANY_CURRENT_POSTGRESQL = _many_current_postgresql()
 async def current_versions(
     conn: AsyncConnection, keys: Iterable[tuple[str, str]], *, lock: bool
 ) -> dict[tuple[str, str], Any]:
-    """Current rows (deleted ones too) by (type, id); locked against concurrent writers if asked."""
+    """Current rows (deleted ones too) by (type, id), as mappings; locked against concurrent
+    writers if asked."""
     wanted = list(dict.fromkeys(keys))
     if not wanted:
         return {}
     found: dict[tuple[str, str], Any] = {}
     if len(wanted) == 1:
-        query = _ONE_CURRENT.with_for_update() if lock else _ONE_CURRENT
+        query = _ONE_CURRENT_LOCKED if lock else _ONE_CURRENT
         params: Any = {"res_type": wanted[0][0], "fhir_id": wanted[0][1]}
-        rows = await conn.execute(query, params)
-        return {(row.res_type, row.fhir_id): row for row in rows}
+        row = await direct.fetch_one(conn, query, params)
+        return {} if row is None else {wanted[0]: row}
     if conn.dialect.name == "postgresql":
         query = _MANY_CURRENT_POSTGRESQL
         if lock:
             query = query.with_for_update(of=resources)
         params = {"res_types": [k[0] for k in wanted], "fhir_ids": [k[1] for k in wanted]}
         rows = await conn.execute(query, params)
-        return {(row.res_type, row.fhir_id): row for row in rows}
+        return {(r.res_type, r.fhir_id): r._mapping for r in rows}
     # SQLite: row values, chunked to stay within its bind-parameter limit.
     for start in range(0, len(wanted), 400):
         chunk = wanted[start : start + 400]
         in_chunk = select(*_CURRENT_WITH_MASK).where(
             tuple_(resources.c.res_type, resources.c.fhir_id).in_(chunk)
         )
-        for row in await conn.execute(in_chunk):
-            found[(row.res_type, row.fhir_id)] = row
+        for chunk_row in await conn.execute(in_chunk):
+            found[(chunk_row.res_type, chunk_row.fhir_id)] = chunk_row._mapping
     return found
 
 
@@ -353,7 +355,7 @@ async def apply_writes(
                 earlier.content,
             )
         elif row is not None:
-            old_version, old_deleted, old_content = row.version, row.deleted, row.content
+            old_version, old_deleted, old_content = row["version"], row["deleted"], row["content"]
         else:
             old_version, old_deleted, old_content = 0, True, None
         exists = old_version > 0
@@ -392,7 +394,7 @@ async def apply_writes(
             # The database still holds the index rows from before the batch.
             item.pk, item.old_mask = earlier.pk, earlier.old_mask
         elif row is not None:
-            item.pk, item.old_mask = row.pk, row.index_mask
+            item.pk, item.old_mask = row["pk"], row["index_mask"]
         pending[key] = item
         prepared.append(item)
 
@@ -428,8 +430,8 @@ def _unchanged_outcome(write: Write, row: Any | None, earlier: _Prepared | None)
         item = _Prepared(write, earlier.version, earlier.content, None, None, pk=earlier.pk)
         item.extra = {"deleted": earlier.write.resource is None}
     elif row is not None:
-        item = _Prepared(write, row.version, row.content, None, None, pk=row.pk)
-        item.extra = {"deleted": row.deleted, "last_updated": row.last_updated}
+        item = _Prepared(write, row["version"], row["content"], None, None, pk=row["pk"])
+        item.extra = {"deleted": row["deleted"], "last_updated": row["last_updated"]}
     else:
         item = _Prepared(write, 0, None, None, None, pk=None)
         item.extra = {"deleted": True}

@@ -1,0 +1,41 @@
+"""The `shafa` command a newcomer runs: db upgrade, demo, serve."""
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+
+def shafa(*args: str, database: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "shafa", *args],
+        env=os.environ | {"SHAFA_DATABASE_URL": f"sqlite+aiosqlite:///{database}"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_upgrade_then_demo_loads_the_synthetic_data_set_once(tmp_path: Path) -> None:
+    database = tmp_path / "demo.db"
+    assert shafa("db", "upgrade", database=database).returncode == 0
+
+    first = shafa("demo", "--patients", "6", database=database)
+    assert first.returncode == 0, first.stderr
+    assert "60 resources of 6 patients" in first.stdout
+    again = shafa("demo", "--patients", "6", database=database)
+    assert again.returncode == 0, again.stderr
+
+    with sqlite3.connect(database) as conn:
+        counts = dict(conn.execute("SELECT res_type, count(*) FROM resources GROUP BY res_type"))
+        versions = conn.execute("SELECT max(version) FROM resources").fetchone()[0]
+    assert counts == {"Patient": 6, "Encounter": 12, "Observation": 30, "MedicationRequest": 12}
+    assert versions == 1  # loading twice changed nothing
+
+
+def test_demo_on_an_unmigrated_database_says_what_to_run(tmp_path: Path) -> None:
+    result = shafa("demo", "--patients", "1", database=tmp_path / "empty.db")
+    assert result.returncode != 0
+    assert "shafa db upgrade" in result.stderr
