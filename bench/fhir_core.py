@@ -156,16 +156,22 @@ class CpuMeter:
 # --- database and server -------------------------------------------------------------------
 
 
-async def recreate_database(database_url: str) -> None:
-    """Drop and create the benchmark database, connecting to the `postgres` database."""
+async def _connect(database_url: str, database: str | None = None) -> asyncpg.Connection:
+    """An asyncpg connection to the server of database_url (to another database if named)."""
     url = make_url(database_url)
-    connection = await asyncpg.connect(
+    return await asyncpg.connect(
         host=url.host,
         port=url.port or 5432,
         user=url.username,
         password=url.password,
-        database="postgres",
+        database=database or url.database,
     )
+
+
+async def recreate_database(database_url: str) -> None:
+    """Drop and create the benchmark database, connecting to the `postgres` database."""
+    url = make_url(database_url)
+    connection = await _connect(database_url, "postgres")
     try:
         name = url.database.replace('"', '""')
         await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -180,14 +186,7 @@ async def vacuum_analyze(database_url: str) -> None:
     Without it the planner has no statistics and every first read of a row writes its hint
     bits, which would be charged to the read scenario.
     """
-    url = make_url(database_url)
-    connection = await asyncpg.connect(
-        host=url.host,
-        port=url.port or 5432,
-        user=url.username,
-        password=url.password,
-        database=url.database,
-    )
+    connection = await _connect(database_url)
     try:
         await connection.execute("VACUUM ANALYZE")
         # Write out what the load dirtied now, not during the scenarios that follow.
