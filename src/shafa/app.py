@@ -71,7 +71,7 @@ class BodyLimit:
 
 
 class _BodyTooLarge(Exception):
-    pass
+    """Raised from inside BodyLimit's receive to stop reading a body that is too large."""
 
 
 class Shafa:

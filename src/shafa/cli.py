@@ -41,6 +41,7 @@ def serve(
     except migrate.DatabaseNotMigrated as error:
         typer.echo(f"shafa: {error}", err=True)
         raise typer.Exit(1) from None
+    typer.echo(f"Shafa serves the FHIR API at http://{host}:{port}/fhir ({workers} worker(s)).")
     uvicorn.run(
         "shafa.app:create_app",
         factory=True,

@@ -333,8 +333,8 @@ async def apply_writes(
 ) -> list[Outcome]:
     """Apply creates, updates and deletes in the caller's transaction; one Outcome a Write.
 
-    Raises FhirError for a stale If-Match (412) or a create of an existing id (409), and
-    ConcurrentWrite when another transaction created one of the ids meanwhile.
+    Raises WriteRejected for a stale If-Match (412) or a create of an existing id (409), and
+    ConcurrentWrite when another transaction created or changed one of them meanwhile.
     """
     # A server-assigned id is a fresh UUID: nothing to look up or lock.
     current = await current_versions(
