@@ -673,6 +673,15 @@ def test_history_since_keeps_only_versions_at_or_after_the_instant(fhir: httpx.C
 # --- Prefer -----------------------------------------------------------------------------------
 
 
+def test_prefer_return_is_found_among_other_preferences(fhir: httpx.Client) -> None:
+    # RFC 7240: several preferences in one header, separated by commas.
+    created = fhir.post(
+        "/Patient", json=patient(), headers={"Prefer": "handling=lenient, return=minimal"}
+    )
+    assert created.status_code == 201
+    assert created.content == b""
+
+
 def test_prefer_return_minimal_gives_an_empty_body(fhir: httpx.Client) -> None:
     created = fhir.post("/Patient", json=patient(), headers={"Prefer": "return=minimal"})
 

@@ -115,7 +115,8 @@ async def in_write(
 
 
 def _prefer_return(request: Request) -> str:
-    for part in request.headers.get("prefer", "").split(";"):
+    # RFC 7240: preferences are separated by commas, a preference's parameters by semicolons.
+    for part in request.headers.get("prefer", "").replace(";", ",").split(","):
         key, _, value = part.strip().partition("=")
         if key == "return":
             return value.strip('"')
