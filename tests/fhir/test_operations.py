@@ -63,9 +63,15 @@ def test_the_capability_statement_lists_every_type_and_only_working_search_param
     assert set(described) == RESOURCE_TYPES
     for res_type in ("Patient", "Observation", "MedicationRequest", "Encounter"):
         for param in described[res_type]["searchParam"]:
-            value = {"token": "x", "string": "x", "reference": "Patient/x", "uri": "http://x"}[
-                param["type"]
-            ]
+            value = {
+                "token": "x",
+                "string": "x",
+                "reference": "Patient/x",
+                "uri": "http://x",
+                "date": "ge2020-01-01",
+                "number": "gt1.5",
+                "quantity": "le5.4|http://unitsofmeasure.org|mg",
+            }[param["type"]]
             response = fhir.get(f"/{res_type}", params={param["name"]: value})
             assert response.status_code == 200, (res_type, param["name"], response.text)
     interactions = {i["code"] for i in described["Patient"]["interaction"]}

@@ -172,7 +172,7 @@ def _token_rows(code: str, values: list[Any], out: _Rows) -> None:
 def _date_rows(code: str, values: list[Any], out: _Rows) -> None:
     for value in values:
         if type(value) is str:
-            span = _date_range(value)
+            span = date_range(value)
         elif type(value) is dict and ("start" in value or "end" in value):
             span = _period_range(value)
         elif type(value) is dict and ("event" in value or "repeat" in value):
@@ -183,7 +183,7 @@ def _date_rows(code: str, values: list[Any], out: _Rows) -> None:
             out.append((code, span[0], span[1]))
 
 
-def _date_range(value: Any) -> tuple[datetime, datetime] | None:
+def date_range(value: Any) -> tuple[datetime, datetime] | None:
     """The closed UTC range a date, dateTime or instant covers at its precision."""
     match = _DATE_TIME.fullmatch(value) if type(value) is str else None
     if match is None:
@@ -239,8 +239,8 @@ def _shifted(moment: datetime, delta: timedelta) -> datetime:
 
 
 def _period_range(period: dict[str, Any]) -> tuple[datetime, datetime] | None:
-    start = _date_range(period["start"]) if "start" in period else None
-    end = _date_range(period["end"]) if "end" in period else None
+    start = date_range(period["start"]) if "start" in period else None
+    end = date_range(period["end"]) if "end" in period else None
     if start is None and end is None:
         return None
     return (start[0] if start else DATE_MIN), (end[1] if end else DATE_MAX)
@@ -249,7 +249,7 @@ def _period_range(period: dict[str, Any]) -> tuple[datetime, datetime] | None:
 def _timing_range(timing: dict[str, Any]) -> tuple[datetime, datetime] | None:
     # Only the outer limits of a schedule count (search.html#date, Timing).
     events = timing.get("event")
-    ranges = [_date_range(event) for event in events] if type(events) is list else []
+    ranges = [date_range(event) for event in events] if type(events) is list else []
     repeat = timing.get("repeat")
     bounds = repeat.get("boundsPeriod") if type(repeat) is dict else None
     if type(bounds) is dict:

@@ -1,20 +1,33 @@
 """FHIR search over the index tables (R4 search.html).
 
 This is the core that conditional create, update and delete and the type-level search stand on:
-`_id`, and the token, string, reference and uri parameters of every resource type, each value
-a comma-separated OR, repeated parameters ANDed. Anything else is refused with 400 rather than
+`_id`, and the token, string, reference, uri, date, number and quantity parameters of every
+resource type (with the prefixes of search.html#prefix and `:missing`), each value a
+comma-separated OR, repeated parameters ANDed. Anything else is refused with 400 rather than
 ignored, because a conditional delete that silently ignored a criterion would delete too much.
 """
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import parse_qsl
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, not_, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from shafa.db.tables import idx_reference, idx_string, idx_token, idx_uri, resources
+from shafa.db.tables import (
+    INDEX_TABLES,
+    idx_date,
+    idx_number,
+    idx_quantity,
+    idx_reference,
+    idx_string,
+    idx_token,
+    idx_uri,
+    resources,
+)
 from shafa.fhir import indexing, searchparams, store
 from shafa.fhir.errors import FhirError, invalid
 
@@ -158,6 +171,155 @@ def _uri(res_type: str, c: Criterion) -> ColumnElement[bool]:
     return _in_index(idx_uri, res_type, c.name, idx_uri.c.uri.in_(c.values))
 
 
+PREFIXES = frozenset({"eq", "ne", "gt", "lt", "ge", "le", "sa", "eb", "ap"})
+
+
+def split_prefix(value: str) -> tuple[str, str]:
+    """(prefix, rest) of an ordered value; eq when none is given (R4 search.html#prefix)."""
+    if len(value) > 2 and value[:2] in PREFIXES:
+        return value[:2], value[2:]
+    return "eq", value
+
+
+def _no_modifier(c: Criterion) -> None:
+    if c.modifier is not None:
+        raise invalid(
+            f"Modifier :{c.modifier} is not supported on {c.name}", f"{c.name}:{c.modifier}"
+        )
+
+
+def _ranges(
+    prefix: str, low: Any, high: Any, target_low: Any, target_high: Any
+) -> ColumnElement[bool]:
+    """A target range [target_low, target_high] against the search range [low, high].
+
+    The prefixes as R4 search.html#prefix defines them on ranges: eq, the search range contains
+    the target's; gt, the range above the search value overlaps the target's; ge, gt or eq;
+    sa, the target starts after the search range ends; ap, the ranges overlap (the caller
+    widens the search range first).
+    """
+    contains = and_(target_low >= low, target_high <= high)
+    return {
+        "eq": contains,
+        "ne": not_(contains),
+        "gt": target_high > high,
+        "lt": target_low < low,
+        "ge": or_(target_high > high, contains),
+        "le": or_(target_low < low, contains),
+        "sa": target_low > high,
+        "eb": target_high < low,
+        "ap": and_(target_low <= high, target_high >= low),
+    }[prefix]
+
+
+def _date(res_type: str, c: Criterion) -> ColumnElement[bool]:
+    _no_modifier(c)
+    options = []
+    now = store.now()
+    for value in c.values:
+        prefix, text = split_prefix(value)
+        span = indexing.date_range(text)
+        if span is None:
+            raise invalid(
+                f"{c.name}={value!r}: not a FHIR date, dateTime or instant "
+                "(such as 2024, 2024-05, 2024-05-17 or 2024-05-17T10:00:00+04:00)",
+                c.name,
+            )
+        low, high = span
+        if prefix == "ap":
+            # Within 10% of the distance from now, as search.html recommends; at least a day.
+            margin = max(abs(now - low) / 10, timedelta(days=1))
+            low, high = _shifted(low, -margin), _shifted(high, margin)
+        options.append(_ranges(prefix, low, high, idx_date.c.low, idx_date.c.high))
+    return _in_index(idx_date, res_type, c.name, or_(*options))
+
+
+def _shifted(moment: datetime, delta: timedelta) -> datetime:
+    """moment + delta, kept within the dates the index can hold."""
+    try:
+        return min(max(moment + delta, indexing.DATE_MIN), indexing.DATE_MAX)
+    except OverflowError:
+        return indexing.DATE_MAX if delta > timedelta(0) else indexing.DATE_MIN
+
+
+def _decimal(name: str, text: str) -> Decimal:
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        raise invalid(f"{name}={text!r} is not a number", name) from None
+    if not number.is_finite():
+        raise invalid(f"{name}={text!r} is not a finite number", name)
+    return number
+
+
+def _number_condition(prefix: str, number: Decimal, column: Any) -> ColumnElement[bool]:
+    """A stored number against a search number, which stands for the range its digits imply.
+
+    R4 search.html#number: 100 means [99.5, 100.5), 100.00 means [99.995, 100.005); eq and ne
+    use that range, the other prefixes the value itself; ap means within 10%.
+    """
+    exponent = number.as_tuple().exponent
+    assert isinstance(exponent, int)  # finite: checked by _decimal
+    half = Decimal(5).scaleb(exponent - 1)
+    low, high = number - half, number + half
+    if prefix == "eq":
+        return and_(column >= low, column < high)
+    if prefix == "ne":
+        return or_(column < low, column >= high)
+    if prefix == "ap":
+        margin = abs(number) / 10
+        return and_(column >= number - margin, column <= number + margin)
+    return {
+        "gt": column > number,
+        "sa": column > number,
+        "lt": column < number,
+        "eb": column < number,
+        "ge": column >= number,
+        "le": column <= number,
+    }[prefix]
+
+
+def _number(res_type: str, c: Criterion) -> ColumnElement[bool]:
+    _no_modifier(c)
+    options = []
+    for value in c.values:
+        prefix, text = split_prefix(value)
+        options.append(_number_condition(prefix, _decimal(c.name, text), idx_number.c.value))
+    return _in_index(idx_number, res_type, c.name, or_(*options))
+
+
+def _quantity(res_type: str, c: Criterion) -> ColumnElement[bool]:
+    """[prefix]number[|system|code] (R4 search.html#quantity); no system: code or unit."""
+    _no_modifier(c)
+    options = []
+    q = idx_quantity.c
+    for value in c.values:
+        parts = split_escaped(value, "|")
+        if len(parts) not in (1, 3):
+            raise invalid(f"{c.name}={value!r}: a quantity is number or number|system|code", c.name)
+        prefix, text = split_prefix(parts[0])
+        match = [_number_condition(prefix, _decimal(c.name, text), q.value)]
+        if len(parts) == 3:
+            system, code = parts[1], parts[2]
+            if system:
+                match.append(q.system == system)
+            if code:
+                match.append(q.code == code if system else or_(q.code == code, q.unit == code))
+        options.append(and_(*match))
+    return _in_index(idx_quantity, res_type, c.name, or_(*options))
+
+
+def _missing(res_type: str, c: Criterion, param_type: str) -> ColumnElement[bool]:
+    """:missing=true finds resources with no value for the parameter, =false those with one."""
+    if c.values not in (("true",), ("false",)):
+        raise invalid(f"{c.name}:missing takes true or false", f"{c.name}:missing")
+    table = INDEX_TABLES[param_type]
+    has_value = resources.c.pk.in_(
+        select(table.c.resource_pk).where(table.c.res_type == res_type, table.c.param == c.name)
+    )
+    return not_(has_value) if c.values == ("true",) else has_value
+
+
 def _in_index(
     table: Any, res_type: str, param: str, match: ColumnElement[bool]
 ) -> ColumnElement[bool]:
@@ -168,7 +330,15 @@ def _in_index(
     )
 
 
-_MATCHERS = {"token": _token, "string": _string, "reference": _reference, "uri": _uri}
+_MATCHERS = {
+    "token": _token,
+    "string": _string,
+    "reference": _reference,
+    "uri": _uri,
+    "date": _date,
+    "number": _number,
+    "quantity": _quantity,
+}
 SEARCHABLE_TYPES = frozenset(_MATCHERS)
 
 
@@ -178,6 +348,8 @@ def _condition(res_type: str, c: Criterion) -> ColumnElement[bool]:
             raise invalid(f"Modifier :{c.modifier} is not supported on _id", f"_id:{c.modifier}")
         return resources.c.fhir_id.in_(c.values)
     param = searchparams.params_for(res_type)[c.name]
+    if c.modifier == "missing":
+        return _missing(res_type, c, param.type)
     return _MATCHERS[param.type](res_type, c)
 
 
