@@ -92,6 +92,8 @@ class PageLinks:
             return f"{self.url}?{urlencode(query)}"
 
         links = {"self": at(self.offset), "first": at(0)}
+        if self.count == 0:  # a count only (_count=0, _summary=count): nothing to page through
+            return links
         if self.offset > 0:
             links["previous"] = at(max(0, self.offset - self.count))
         if self.offset + self.count < self.total:

@@ -114,13 +114,22 @@ async def in_write(
     raise AssertionError("unreachable")
 
 
-def _prefer_return(request: Request) -> str:
+def _prefer(request: Request, preference: str, default: str) -> str:
     # RFC 7240: preferences are separated by commas, a preference's parameters by semicolons.
     for part in request.headers.get("prefer", "").replace(";", ",").split(","):
         key, _, value = part.strip().partition("=")
-        if key == "return":
+        if key == preference:
             return value.strip('"')
-    return "representation"
+    return default
+
+
+def _prefer_return(request: Request) -> str:
+    return _prefer(request, "return", "representation")
+
+
+def strict_handling(request: Request) -> bool:
+    """Prefer: handling=strict (R4 search.html#errors); lenient is the default."""
+    return _prefer(request, "handling", "lenient") == "strict"
 
 
 def write_response(request: Request, settings: Settings, result: interactions.Result) -> Response:
@@ -330,33 +339,89 @@ async def _history(
 # --- type level -----------------------------------------------------------------------------
 
 
+SUBSETTED = {
+    "system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue",
+    "code": "SUBSETTED",
+}
+
+
+def _elements_only(content: str, elements: set[str]) -> dict[str, Any]:
+    """The resource with only the named top-level elements, marked SUBSETTED (R4 search.html)."""
+    resource: dict[str, Any] = jsonio.parse(content)
+    kept = {
+        k: v for k, v in resource.items() if k in elements or k in ("resourceType", "id", "meta")
+    }
+    meta = dict(kept.get("meta") or {})
+    meta["tag"] = [*(meta.get("tag") or []), SUBSETTED]
+    kept["meta"] = meta
+    return kept
+
+
+def _result_options(
+    params: dict[str, str], strict: bool
+) -> tuple[bool, bool, set[str] | None, list[Issue]]:
+    """(count only, with total, elements) from _summary, _total and _elements."""
+    notes: list[Issue] = []
+    summary = params.get("_summary", "false")
+    if summary not in ("false", "count"):
+        problem = f"_summary={summary} is not supported yet (count and false are)"
+        if strict:
+            raise invalid(problem, "_summary")
+        notes.append(Issue("not-supported", f"{problem}; ignored", "warning", ("_summary",)))
+    total = params.get("_total", "accurate")
+    if total not in ("none", "estimate", "accurate"):
+        raise invalid(f"_total={total!r}: use none, estimate or accurate", "_total")
+    elements = None
+    if "_elements" in params:
+        elements = {e.strip() for e in params["_elements"].split(",") if e.strip()}
+    return summary == "count", total != "none" or summary == "count", elements, notes
+
+
 async def _search_bundle(
     conn: AsyncConnection,
     settings: Settings,
     base: str,
     res_type: str,
     params: list[tuple[str, str]],
+    *,
+    strict: bool = False,
 ) -> dict[str, Any]:
-    count, offset = paging(settings, dict(params))
-    found = search.criteria(res_type, params)
-    total = await search.count(conn, res_type, found)
-    rows = await search.matching(conn, res_type, found, limit=count, offset=offset) if count else []
-    kept = [(k, v) for k, v in params if k not in ("_count", "_offset")]
-    links = PageLinks(f"{base}/{res_type}", kept, count, offset, total).build()
-    return {
-        "resourceType": "Bundle",
-        "type": "searchset",
-        "total": total,
-        "link": [{"relation": r, "url": u} for r, u in links.items()],
-        "entry": [
-            {
-                "fullUrl": f"{base}/{res_type}/{row.fhir_id}",
-                "resource": orjson.Fragment(row.content),
-                "search": {"mode": "match"},
-            }
-            for row in rows
-        ],
-    }
+    named = dict(params)
+    count, offset = paging(settings, named)
+    query = search.parse_search(res_type, params, strict=strict)
+    count_only, with_total, elements, notes = _result_options(named, strict)
+    if count_only:
+        count = 0
+    total = await search.count(conn, res_type, query.criteria) if with_total else None
+    rows = (
+        await search.matching(conn, res_type, query.criteria, limit=count, offset=offset)
+        if count
+        else []
+    )
+    kept = [(k, v) for k, v in query.used if k not in ("_count", "_offset")]
+    # Without a total (_total=none), a full page is taken to mean there may be more.
+    more = offset + len(rows) + (1 if len(rows) == count else 0)
+    page = PageLinks(f"{base}/{res_type}", kept, count, offset, more if total is None else total)
+    links = page.build()
+    entries: list[dict[str, Any]] = [
+        {
+            "fullUrl": f"{base}/{res_type}/{row.fhir_id}",
+            "resource": orjson.Fragment(row.content)
+            if elements is None
+            else _elements_only(row.content, elements),
+            "search": {"mode": "match"},
+        }
+        for row in rows
+    ]
+    issues = [*query.ignored, *notes]
+    if issues:
+        entries.append({"resource": operation_outcome(issues), "search": {"mode": "outcome"}})
+    bundle: dict[str, Any] = {"resourceType": "Bundle", "type": "searchset"}
+    if total is not None:
+        bundle["total"] = total
+    bundle["link"] = [{"relation": r, "url": u} for r, u in links.items()]
+    bundle["entry"] = entries
+    return bundle
 
 
 async def search_type(call: Call) -> Response:
@@ -364,8 +429,11 @@ async def search_type(call: Call) -> Response:
     params = list(call.request.query_params.multi_items())
     if call.request.method == "POST":
         params += parse_qsl((await call.request.body()).decode(), keep_blank_values=True)
+    strict = strict_handling(call.request)
     async with read_transaction(call.engine) as conn:
-        bundle = await _search_bundle(conn, call.settings, call.base, call.res_type, params)
+        bundle = await _search_bundle(
+            conn, call.settings, call.base, call.res_type, params, strict=strict
+        )
     return fhir_response(bundle)
 
 

@@ -29,10 +29,12 @@ from shafa.db.tables import (
     resources,
 )
 from shafa.fhir import indexing, searchparams, store
-from shafa.fhir.errors import FhirError, invalid
+from shafa.fhir.errors import FhirError, Issue, invalid
 
 # Parameters that shape the result rather than select resources (R4 search.html#all).
-RESULT_PARAMETERS = frozenset({"_count", "_offset", "_before", "_format", "_pretty"})
+RESULT_PARAMETERS = frozenset(
+    {"_count", "_offset", "_before", "_format", "_pretty", "_total", "_summary", "_elements"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,27 +71,49 @@ def parse_query(query: str | Sequence[tuple[str, str]]) -> list[tuple[str, str]]
     return list(query)
 
 
-def criteria(res_type: str, pairs: Sequence[tuple[str, str]]) -> list[Criterion]:
-    """The selecting criteria of a query; 400 for any parameter this search cannot honour."""
+@dataclass(frozen=True, slots=True)
+class Query:
+    """The criteria of a search, and what lenient handling left out (R4 search.html#errors)."""
+
+    criteria: list[Criterion]
+    used: list[tuple[str, str]]  # the parameters applied, for the self link
+    ignored: list[Issue]  # a warning for each parameter left out
+
+
+def parse_search(res_type: str, pairs: Sequence[tuple[str, str]], *, strict: bool) -> Query:
+    """The criteria of a query; unknown parameters are a 400 if strict, else left out with a
+    warning (Prefer: handling, R4 search.html#errors). Malformed values are a 400 either way."""
     known = searchparams.params_for(res_type)
-    found = []
+    found, used, ignored = [], [], []
     for raw_name, value in pairs:
         name, _, modifier = raw_name.partition(":")
         if name in RESULT_PARAMETERS:
+            used.append((raw_name, value))
             continue
         if name != "_id":
             param = known.get(name)
+            problem = None
             if param is None:
-                raise invalid(f"Unknown search parameter {name!r} for {res_type}", raw_name)
-            if param.type not in _MATCHERS:
-                raise invalid(
-                    f"Search parameter {name!r} is of type {param.type}, not yet searchable",
-                    raw_name,
+                problem = f"Unknown search parameter {name!r} for {res_type}"
+            elif param.type not in _MATCHERS:
+                problem = f"Search parameter {name!r} is of type {param.type}, not yet searchable"
+            if problem is not None:
+                if strict:
+                    raise invalid(problem, raw_name)
+                ignored.append(
+                    Issue("not-supported", f"{problem}; ignored", "warning", (raw_name,))
                 )
+                continue
         if value == "":
             raise invalid(f"Search parameter {raw_name!r} has no value", raw_name)
         found.append(Criterion(name, modifier or None, tuple(split_escaped(value, ","))))
-    return found
+        used.append((raw_name, value))
+    return Query(found, used, ignored)
+
+
+def criteria(res_type: str, pairs: Sequence[tuple[str, str]]) -> list[Criterion]:
+    """The criteria of a query, strictly: 400 for any parameter this search cannot honour."""
+    return parse_search(res_type, pairs, strict=True).criteria
 
 
 def _token(res_type: str, c: Criterion) -> ColumnElement[bool]:

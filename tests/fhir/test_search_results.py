@@ -1,0 +1,108 @@
+"""What a search answers with: lenient or strict handling, _total, _summary=count, _elements,
+_count and paging (R4 search.html#errors, #total, #summary, #elements)."""
+
+import httpx
+import pytest
+
+SUBSETTED = "SUBSETTED"
+
+
+@pytest.fixture
+def seven(fhir: httpx.Client) -> httpx.Client:
+    for number in range(7):
+        patient = {
+            "resourceType": "Patient",
+            "id": f"p{number}",
+            "gender": "female" if number % 2 else "male",
+            "birthDate": f"198{number}-01-01",
+            "name": [{"family": "Əliyeva" if number % 2 else "Əliyev"}],
+        }
+        assert fhir.put(f"/Patient/p{number}", json=patient).status_code == 201
+    return fhir
+
+
+def outcome(bundle: dict) -> dict | None:
+    entries = [e for e in bundle["entry"] if e["search"]["mode"] == "outcome"]
+    return entries[0]["resource"] if entries else None
+
+
+def test_an_unknown_parameter_is_ignored_with_a_warning(seven: httpx.Client) -> None:
+    bundle = seven.get("/Patient", params={"gender": "male", "colour": "blue"}).json()
+    matches = [e for e in bundle["entry"] if e["search"]["mode"] == "match"]
+    assert len(matches) == bundle["total"] == 4
+    warning = outcome(bundle)
+    assert warning is not None
+    assert warning["issue"][0]["severity"] == "warning"
+    assert "colour" in warning["issue"][0]["diagnostics"]
+    self_link = next(link["url"] for link in bundle["link"] if link["relation"] == "self")
+    assert "colour" not in self_link
+    assert "gender=male" in self_link
+
+
+def test_strict_handling_refuses_an_unknown_parameter(seven: httpx.Client) -> None:
+    response = seven.get(
+        "/Patient", params={"colour": "blue"}, headers={"Prefer": "handling=strict"}
+    )
+    assert response.status_code == 400
+    assert "colour" in response.json()["issue"][0]["diagnostics"]
+
+
+def test_a_known_search_has_no_outcome_entry(seven: httpx.Client) -> None:
+    bundle = seven.get("/Patient", params={"gender": "female"}).json()
+    assert outcome(bundle) is None
+    assert bundle["total"] == 3
+
+
+def test_total_none_leaves_the_total_out(seven: httpx.Client) -> None:
+    bundle = seven.get("/Patient", params={"_total": "none"}).json()
+    assert "total" not in bundle
+    assert len(bundle["entry"]) == 7
+    assert seven.get("/Patient", params={"_total": "some"}).status_code == 400
+
+
+def test_summary_count_gives_the_total_alone(seven: httpx.Client) -> None:
+    bundle = seven.get("/Patient", params={"_summary": "count", "gender": "male"}).json()
+    assert bundle["total"] == 4
+    assert bundle["entry"] == []
+    assert [link["relation"] for link in bundle["link"]] == ["self", "first"]
+
+
+def test_an_unsupported_summary_is_a_warning_or_under_strict_a_400(seven: httpx.Client) -> None:
+    bundle = seven.get("/Patient", params={"_summary": "true"}).json()
+    assert "_summary" in outcome(bundle)["issue"][0]["diagnostics"]
+    strict = seven.get(
+        "/Patient", params={"_summary": "true"}, headers={"Prefer": "handling=strict"}
+    )
+    assert strict.status_code == 400
+
+
+def test_elements_keeps_only_the_named_elements_and_marks_them_subsetted(
+    seven: httpx.Client,
+) -> None:
+    bundle = seven.get("/Patient", params={"_id": "p1", "_elements": "birthDate"}).json()
+    (entry,) = bundle["entry"]
+    resource = entry["resource"]
+    assert set(resource) == {"resourceType", "id", "meta", "birthDate"}
+    assert SUBSETTED in [tag["code"] for tag in resource["meta"]["tag"]]
+    # The stored resource is untouched.
+    assert "name" in seven.get("/Patient/p1").json()
+
+
+@pytest.mark.parametrize("count", ["-1", "many"])
+def test_a_bad_count_is_a_400(seven: httpx.Client, count: str) -> None:
+    response = seven.get("/Patient", params={"_count": count})
+    assert response.status_code == 400
+    assert "_count" in response.json()["issue"][0]["diagnostics"]
+
+
+def test_next_links_walk_every_match_once(seven: httpx.Client) -> None:
+    seen: list[str] = []
+    url: str | None = f"{seven.base_url}/Patient?_count=3&name=Əliyev"
+    pages = 0
+    while url:
+        bundle = seven.get(url).json()
+        seen += [e["resource"]["id"] for e in bundle["entry"]]
+        url = next((link["url"] for link in bundle["link"] if link["relation"] == "next"), None)
+        pages += 1
+    assert pages == 3
+    assert sorted(seen) == [f"p{n}" for n in range(7)]
