@@ -393,8 +393,9 @@ async def _search_bundle(
     if count_only:
         count = 0
     total = await search.count(conn, res_type, query.criteria) if with_total else None
+    sort = search.parse_sort(res_type, named["_sort"]) if named.get("_sort") else None
     rows = (
-        await search.matching(conn, res_type, query.criteria, limit=count, offset=offset)
+        await search.matching(conn, res_type, query.criteria, limit=count, offset=offset, sort=sort)
         if count
         else []
     )

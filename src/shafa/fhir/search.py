@@ -33,7 +33,17 @@ from shafa.fhir.errors import FhirError, Issue, invalid
 
 # Parameters that shape the result rather than select resources (R4 search.html#all).
 RESULT_PARAMETERS = frozenset(
-    {"_count", "_offset", "_before", "_format", "_pretty", "_total", "_summary", "_elements"}
+    {
+        "_count",
+        "_offset",
+        "_before",
+        "_format",
+        "_pretty",
+        "_total",
+        "_summary",
+        "_elements",
+        "_sort",
+    }
 )
 
 
@@ -392,12 +402,84 @@ async def count(conn: AsyncConnection, res_type: str, found: list[Criterion]) ->
     return int((await conn.execute(query)).scalar_one())
 
 
+@dataclass(frozen=True, slots=True)
+class SortKey:
+    """One key of _sort: a search parameter (or _id, _lastUpdated), descending if '-'."""
+
+    name: str
+    descending: bool
+
+
+# The index column a parameter type sorts by: ascending takes a resource's lowest value,
+# descending its highest (R4 search.html#sort leaves the choice to the server; HAPI does so).
+_SORT_COLUMNS = {
+    "string": (idx_string, "value", "value"),
+    "token": (idx_token, "code", "code"),
+    "date": (idx_date, "low", "high"),
+    "number": (idx_number, "value", "value"),
+    "quantity": (idx_quantity, "value", "value"),
+    "uri": (idx_uri, "uri", "uri"),
+    "reference": (idx_reference, "target_id", "target_id"),
+}
+
+
+def parse_sort(res_type: str, value: str) -> list[SortKey]:
+    """The keys of a _sort value such as '-date,name'; 400 for one that cannot sort."""
+    keys = []
+    known = searchparams.params_for(res_type)
+    for part in value.split(","):
+        name = part.strip()
+        descending = name.startswith("-")
+        name = name.removeprefix("-")
+        param = known.get(name)
+        if name not in ("_id", "_lastUpdated") and (
+            param is None or param.type not in _SORT_COLUMNS
+        ):
+            raise invalid(
+                f"_sort: {name!r} is not a parameter {res_type} can be sorted by", "_sort"
+            )
+        keys.append(SortKey(name, descending))
+    return keys
+
+
+def _order_by(res_type: str, keys: list[SortKey]) -> list[Any]:
+    order: list[Any] = []
+    for key in keys:
+        if key.name == "_id":
+            column: Any = resources.c.fhir_id
+        elif key.name == "_lastUpdated":
+            column = resources.c.last_updated
+        else:
+            param = searchparams.params_for(res_type)[key.name]
+            table, lowest, highest = _SORT_COLUMNS[param.type]
+            pick = func.max(table.c[highest]) if key.descending else func.min(table.c[lowest])
+            column = (
+                select(pick)
+                .where(
+                    table.c.resource_pk == resources.c.pk,
+                    table.c.res_type == res_type,
+                    table.c.param == key.name,
+                )
+                .scalar_subquery()
+            )
+        # Resources without the value come last either way.
+        order.append(column.desc().nulls_last() if key.descending else column.asc().nulls_last())
+    order.append(resources.c.pk)  # a total order, so offset paging neither skips nor repeats
+    return order
+
+
 async def matching(
-    conn: AsyncConnection, res_type: str, found: list[Criterion], *, limit: int, offset: int = 0
+    conn: AsyncConnection,
+    res_type: str,
+    found: list[Criterion],
+    *,
+    limit: int,
+    offset: int = 0,
+    sort: list[SortKey] | None = None,
 ) -> list[Any]:
-    """The matching live resource rows, oldest first (stable under concurrent writes)."""
-    query = select_matches(res_type, found).order_by(resources.c.pk).limit(limit).offset(offset)
-    return list(await conn.execute(query))
+    """The matching live resource rows in the order of sort, else oldest first."""
+    query = select_matches(res_type, found).order_by(*_order_by(res_type, sort or []))
+    return list(await conn.execute(query.limit(limit).offset(offset)))
 
 
 async def conditional_matches(
