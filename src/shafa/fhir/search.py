@@ -54,6 +54,7 @@ class Criterion:
     name: str
     modifier: str | None
     values: tuple[str, ...]
+    chain: str | None = None  # what follows the first '.' of a chained parameter
 
 
 def split_escaped(text: str, separator: str) -> list[str]:
@@ -96,6 +97,10 @@ def parse_search(res_type: str, pairs: Sequence[tuple[str, str]], *, strict: boo
     known = searchparams.params_for(res_type)
     found, used, ignored = [], [], []
     for raw_name, value in pairs:
+        if "." in raw_name:
+            found.append(_chain_criterion(res_type, raw_name, value))
+            used.append((raw_name, value))
+            continue
         name, _, modifier = raw_name.partition(":")
         if name in RESULT_PARAMETERS:
             used.append((raw_name, value))
@@ -121,12 +126,31 @@ def parse_search(res_type: str, pairs: Sequence[tuple[str, str]], *, strict: boo
     return Query(found, used, ignored)
 
 
+def _chain_criterion(res_type: str, raw_name: str, value: str) -> Criterion:
+    """A chained parameter, checked: its head must be a reference parameter of res_type."""
+    criterion = _chained(raw_name, tuple(split_escaped(value, ",")))
+    param = searchparams.params_for(res_type).get(criterion.name)
+    if param is None or param.type != "reference":
+        raise invalid(
+            f"{raw_name}: {criterion.name!r} is not a reference parameter of {res_type}, "
+            "so it cannot be chained",
+            raw_name,
+        )
+    if criterion.modifier is not None and criterion.modifier not in param.targets:
+        raise invalid(
+            f"{raw_name}: {criterion.name} cannot point to a {criterion.modifier}", raw_name
+        )
+    if value == "":
+        raise invalid(f"Search parameter {raw_name!r} has no value", raw_name)
+    return criterion
+
+
 def criteria(res_type: str, pairs: Sequence[tuple[str, str]]) -> list[Criterion]:
     """The criteria of a query, strictly: 400 for any parameter this search cannot honour."""
     return parse_search(res_type, pairs, strict=True).criteria
 
 
-def _token(res_type: str, c: Criterion) -> ColumnElement[bool]:
+def _token(res_type: str, c: Criterion) -> Select[Any]:
     if c.modifier not in (None,):
         raise invalid(
             f"Modifier :{c.modifier} is not supported on {c.name}", f"{c.name}:{c.modifier}"
@@ -149,7 +173,7 @@ def _token(res_type: str, c: Criterion) -> ColumnElement[bool]:
     return _in_index(idx_token, res_type, c.name, or_(*options))
 
 
-def _string(res_type: str, c: Criterion) -> ColumnElement[bool]:
+def _string(res_type: str, c: Criterion) -> Select[Any]:
     options: list[ColumnElement[bool]] = []
     for value in c.values:
         if c.modifier == "exact":
@@ -169,7 +193,7 @@ def _string(res_type: str, c: Criterion) -> ColumnElement[bool]:
     return _in_index(idx_string, res_type, c.name, or_(*options))
 
 
-def _reference(res_type: str, c: Criterion) -> ColumnElement[bool]:
+def _reference(res_type: str, c: Criterion) -> Select[Any]:
     target_type = c.modifier
     if target_type is not None and target_type not in searchparams.all_resource_types():
         raise invalid(
@@ -197,7 +221,7 @@ def _reference(res_type: str, c: Criterion) -> ColumnElement[bool]:
     return _in_index(idx_reference, res_type, c.name, or_(*options))
 
 
-def _uri(res_type: str, c: Criterion) -> ColumnElement[bool]:
+def _uri(res_type: str, c: Criterion) -> Select[Any]:
     if c.modifier is not None:
         raise invalid(
             f"Modifier :{c.modifier} is not supported on {c.name}", f"{c.name}:{c.modifier}"
@@ -246,7 +270,7 @@ def _ranges(
     }[prefix]
 
 
-def _date(res_type: str, c: Criterion) -> ColumnElement[bool]:
+def _date(res_type: str, c: Criterion) -> Select[Any]:
     _no_modifier(c)
     options = []
     now = store.now()
@@ -313,7 +337,7 @@ def _number_condition(prefix: str, number: Decimal, column: Any) -> ColumnElemen
     }[prefix]
 
 
-def _number(res_type: str, c: Criterion) -> ColumnElement[bool]:
+def _number(res_type: str, c: Criterion) -> Select[Any]:
     _no_modifier(c)
     options = []
     for value in c.values:
@@ -322,7 +346,7 @@ def _number(res_type: str, c: Criterion) -> ColumnElement[bool]:
     return _in_index(idx_number, res_type, c.name, or_(*options))
 
 
-def _quantity(res_type: str, c: Criterion) -> ColumnElement[bool]:
+def _quantity(res_type: str, c: Criterion) -> Select[Any]:
     """[prefix]number[|system|code] (R4 search.html#quantity); no system: code or unit."""
     _no_modifier(c)
     options = []
@@ -343,24 +367,17 @@ def _quantity(res_type: str, c: Criterion) -> ColumnElement[bool]:
     return _in_index(idx_quantity, res_type, c.name, or_(*options))
 
 
-def _missing(res_type: str, c: Criterion, param_type: str) -> ColumnElement[bool]:
-    """:missing=true finds resources with no value for the parameter, =false those with one."""
+def _with_value(res_type: str, c: Criterion, param_type: str) -> Select[Any]:
+    """The resources that have any value for the parameter (for :missing)."""
     if c.values not in (("true",), ("false",)):
         raise invalid(f"{c.name}:missing takes true or false", f"{c.name}:missing")
     table = INDEX_TABLES[param_type]
-    has_value = resources.c.pk.in_(
-        select(table.c.resource_pk).where(table.c.res_type == res_type, table.c.param == c.name)
-    )
-    return not_(has_value) if c.values == ("true",) else has_value
+    return select(table.c.resource_pk).where(table.c.res_type == res_type, table.c.param == c.name)
 
 
-def _in_index(
-    table: Any, res_type: str, param: str, match: ColumnElement[bool]
-) -> ColumnElement[bool]:
-    return resources.c.pk.in_(
-        select(table.c.resource_pk).where(
-            table.c.res_type == res_type, table.c.param == param, match
-        )
+def _in_index(table: Any, res_type: str, param: str, match: ColumnElement[bool]) -> Select[Any]:
+    return select(table.c.resource_pk).where(
+        table.c.res_type == res_type, table.c.param == param, match
     )
 
 
@@ -376,15 +393,63 @@ _MATCHERS = {
 SEARCHABLE_TYPES = frozenset(_MATCHERS)
 
 
-def _condition(res_type: str, c: Criterion) -> ColumnElement[bool]:
+def _chained(name: str, values: tuple[str, ...]) -> Criterion:
+    """A criterion from a parameter name that may itself be a chain ('organization.name')."""
+    head, dot, rest = name.partition(".")
+    code, _, modifier = head.partition(":")
+    return Criterion(code, modifier or None, values, rest if dot else None)
+
+
+def _chain(res_type: str, c: Criterion) -> Select[Any]:
+    """Resources whose reference c.name points to a resource meeting the rest of the chain.
+
+    R4 search.html#chaining: subject:Patient.identifier=x, or subject.name=x for every target
+    type of subject that has a name parameter; chains nest (subject.organization.name=x).
+    """
+    assert c.chain is not None
+    param = searchparams.params_for(res_type)[c.name]
+    rest = _chained(c.chain, c.values)
+    label = f"{c.name}{':' + c.modifier if c.modifier else ''}.{c.chain}"  # as the client wrote it
+    targets = [c.modifier] if c.modifier else list(param.targets)
+    chained = resources.alias()
+    options = []
+    for target in targets:
+        if rest.name != "_id":
+            rest_param = searchparams.params_for(target).get(rest.name)
+            if rest_param is None:
+                continue
+            if rest.chain is not None and rest_param.type != "reference":
+                raise invalid(
+                    f"{label}: {rest.name!r} is not a reference, so it cannot be chained", label
+                )
+        ids = select(chained.c.fhir_id).where(
+            chained.c.res_type == target,
+            chained.c.deleted.is_(False),
+            _condition(target, rest, chained),
+        )
+        options.append(
+            and_(idx_reference.c.target_type == target, idx_reference.c.target_id.in_(ids))
+        )
+    if not options:
+        raise invalid(
+            f"{label}: nothing {c.name} may point to has a parameter {rest.name!r}", label
+        )
+    return _in_index(idx_reference, res_type, c.name, or_(*options))
+
+
+def _condition(res_type: str, c: Criterion, target: Any = resources) -> ColumnElement[bool]:
+    """The criterion as a condition on target (the resources table, or an alias in a chain)."""
+    if c.chain is not None:
+        return target.c.pk.in_(_chain(res_type, c))
     if c.name == "_id":
         if c.modifier is not None:
             raise invalid(f"Modifier :{c.modifier} is not supported on _id", f"_id:{c.modifier}")
-        return resources.c.fhir_id.in_(c.values)
+        return target.c.fhir_id.in_(c.values)
     param = searchparams.params_for(res_type)[c.name]
     if c.modifier == "missing":
-        return _missing(res_type, c, param.type)
-    return _MATCHERS[param.type](res_type, c)
+        has_value = target.c.pk.in_(_with_value(res_type, c, param.type))
+        return not_(has_value) if c.values == ("true",) else has_value
+    return target.c.pk.in_(_MATCHERS[param.type](res_type, c))
 
 
 def select_matches(res_type: str, found: list[Criterion]) -> Select[Any]:
