@@ -389,6 +389,7 @@ async def _search_bundle(
     named = dict(params)
     count, offset = paging(settings, named)
     query = search.parse_search(res_type, params, strict=strict)
+    includes = search.parse_includes(params)
     count_only, with_total, elements, notes = _result_options(named, strict)
     if count_only:
         count = 0
@@ -414,6 +415,15 @@ async def _search_bundle(
         }
         for row in rows
     ]
+    if includes and rows:
+        entries += [
+            {
+                "fullUrl": f"{base}/{row.res_type}/{row.fhir_id}",
+                "resource": orjson.Fragment(row.content),
+                "search": {"mode": "include"},
+            }
+            for row in await search.included(conn, rows, includes)
+        ]
     issues = [*query.ignored, *notes]
     if issues:
         entries.append({"resource": operation_outcome(issues), "search": {"mode": "outcome"}})

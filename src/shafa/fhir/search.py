@@ -43,6 +43,8 @@ RESULT_PARAMETERS = frozenset(
         "_summary",
         "_elements",
         "_sort",
+        "_include",
+        "_revinclude",
     }
 )
 
@@ -560,3 +562,106 @@ async def conditional_matches(
         )
     await store.lock_criteria(conn, f"{res_type}?{sorted(parse_query(query))}")
     return await matching(conn, res_type, found, limit=2)
+
+
+@dataclass(frozen=True, slots=True)
+class Include:
+    """One _include or _revinclude: SourceType:param[:TargetType], param None for '*'."""
+
+    source: str
+    param: str | None
+    target: str | None
+    reverse: bool
+    iterate: bool
+
+
+INCLUDE_ITERATIONS = 4  # :iterate follows at most this many further steps
+MAX_INCLUDED = 1000  # resources a page may include, so one search cannot pull in a country
+
+
+def parse_includes(pairs: Sequence[tuple[str, str]]) -> list[Include]:
+    """The _include and _revinclude parameters (R4 search.html#include); 400 for a bad one."""
+    found = []
+    for raw_name, value in pairs:
+        name, _, modifier = raw_name.partition(":")
+        if name not in ("_include", "_revinclude"):
+            continue
+        if modifier not in ("", "iterate", "recurse"):  # recurse: R3's name for iterate
+            raise invalid(f"{raw_name}: the only modifier here is :iterate", raw_name)
+        parts = value.split(":")
+        if len(parts) not in (2, 3):
+            raise invalid(f"{raw_name}={value!r}: use SourceType:parameter[:TargetType]", raw_name)
+        source, param_name = parts[0], parts[1]
+        target = parts[2] if len(parts) == 3 else None
+        if source not in searchparams.all_resource_types():
+            raise invalid(f"{raw_name}={value!r}: {source!r} is not a resource type", raw_name)
+        param = None if param_name == "*" else searchparams.params_for(source).get(param_name)
+        if param_name != "*" and (param is None or param.type != "reference"):
+            raise invalid(
+                f"{raw_name}={value!r}: {source} has no reference parameter {param_name!r}",
+                raw_name,
+            )
+        if target is not None and param is not None and target not in param.targets:
+            raise invalid(
+                f"{raw_name}={value!r}: {source}.{param_name} cannot point to a {target}", raw_name
+            )
+        found.append(
+            Include(
+                source,
+                None if param_name == "*" else param_name,
+                target,
+                reverse=name == "_revinclude",
+                iterate=bool(modifier),
+            )
+        )
+    return found
+
+
+def _include_query(include: Include, rows: list[Any]) -> Select[Any]:
+    r = idx_reference.c
+    link = [r.res_type == include.source]
+    if include.param is not None:
+        link.append(r.param == include.param)
+    if include.target is not None:
+        link.append(r.target_type == include.target)
+    if include.reverse:
+        # Resources of the source type that point at any of the rows.
+        pointed = [row.fhir_id for row in rows]
+        types = {row.res_type for row in rows}
+        return (
+            select(resources)
+            .join(idx_reference, resources.c.pk == r.resource_pk)
+            .where(*link, r.target_id.in_(pointed), r.target_type.in_(types))
+        )
+    sources = [row.pk for row in rows if row.res_type == include.source]
+    return (
+        select(resources)
+        .join(
+            idx_reference,
+            and_(resources.c.res_type == r.target_type, resources.c.fhir_id == r.target_id),
+        )
+        .where(*link, r.resource_pk.in_(sources))
+    )
+
+
+async def included(conn: AsyncConnection, rows: list[Any], includes: list[Include]) -> list[Any]:
+    """The live resources the includes reach from rows, each once and none of rows itself."""
+    seen = {row.pk for row in rows}
+    found: list[Any] = []
+    frontier = rows
+    for step in range(1 + INCLUDE_ITERATIONS):
+        wanted = [i for i in includes if step == 0 or i.iterate]
+        if not wanted or not frontier:
+            break
+        fresh = []
+        for include in wanted:
+            query = _include_query(include, frontier).where(resources.c.deleted.is_(False))
+            for row in await conn.execute(query.limit(MAX_INCLUDED)):
+                if row.pk not in seen:
+                    seen.add(row.pk)
+                    fresh.append(row)
+        found += fresh
+        if len(found) >= MAX_INCLUDED:
+            return found[:MAX_INCLUDED]
+        frontier = fresh
+    return found
