@@ -14,7 +14,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import parse_qsl
 
-from sqlalchemy import ColumnElement, Select, and_, func, not_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, literal, not_, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shafa.db.tables import (
@@ -153,7 +153,17 @@ def criteria(res_type: str, pairs: Sequence[tuple[str, str]]) -> list[Criterion]
 
 
 def _token(res_type: str, c: Criterion) -> Select[Any]:
-    if c.modifier not in (None,):
+    """system|code matching; :text searches the display and text (R4 search.html#token).
+
+    :not is applied by _condition, as the complement of this match.
+    """
+    if c.modifier == "text":
+        options = [
+            idx_token.c.text.startswith(indexing.normalise_text(value), autoescape=True)
+            for value in c.values
+        ]
+        return _in_index(idx_token, res_type, c.name, or_(*options))
+    if c.modifier not in (None, "not"):
         raise invalid(
             f"Modifier :{c.modifier} is not supported on {c.name}", f"{c.name}:{c.modifier}"
         )
@@ -224,11 +234,20 @@ def _reference(res_type: str, c: Criterion) -> Select[Any]:
 
 
 def _uri(res_type: str, c: Criterion) -> Select[Any]:
-    if c.modifier is not None:
+    """Exact uri match; :below finds uris under the value, :above those the value is under."""
+    uri = idx_uri.c.uri
+    if c.modifier == "below":
+        match = or_(*(uri.startswith(value, autoescape=True) for value in c.values))
+    elif c.modifier == "above":
+        # The stored uri is a prefix of the value: value LIKE uri || '%'.
+        match = or_(*(literal(value).startswith(uri) for value in c.values))
+    elif c.modifier is None:
+        match = uri.in_(c.values)
+    else:
         raise invalid(
             f"Modifier :{c.modifier} is not supported on {c.name}", f"{c.name}:{c.modifier}"
         )
-    return _in_index(idx_uri, res_type, c.name, idx_uri.c.uri.in_(c.values))
+    return _in_index(idx_uri, res_type, c.name, match)
 
 
 PREFIXES = frozenset({"eq", "ne", "gt", "lt", "ge", "le", "sa", "eb", "ap"})
@@ -451,6 +470,9 @@ def _condition(res_type: str, c: Criterion, target: Any = resources) -> ColumnEl
     if c.modifier == "missing":
         has_value = target.c.pk.in_(_with_value(res_type, c, param.type))
         return not_(has_value) if c.values == ("true",) else has_value
+    if c.modifier == "not" and param.type == "token":
+        # :not also finds resources with no value at all (R4 search.html#token).
+        return not_(target.c.pk.in_(_MATCHERS["token"](res_type, c)))
     return target.c.pk.in_(_MATCHERS[param.type](res_type, c))
 
 

@@ -1,0 +1,73 @@
+"""Token :not and :text, uri :below and :above (R4 search.html#token, #uri)."""
+
+import httpx
+import pytest
+
+LOINC = "http://loinc.org"
+BASE = "https://fhir.shafa.az/ValueSet"
+
+
+def put(fhir: httpx.Client, resource: dict) -> None:
+    response = fhir.put(f"/{resource['resourceType']}/{resource['id']}", json=resource)
+    assert response.status_code in (200, 201), response.text
+
+
+def found(fhir: httpx.Client, res_type: str, params: dict[str, str]) -> set[str]:
+    response = fhir.get(f"/{res_type}", params=params)
+    assert response.status_code == 200, response.text
+    return {e["resource"]["id"] for e in response.json()["entry"]}
+
+
+@pytest.fixture
+def observations(fhir: httpx.Client) -> httpx.Client:
+    vital = {"coding": [{"code": "vital-signs"}]}
+    for oid, status, code, display, category in (
+        ("pulse", "final", "8867-4", "Heart rate", vital),
+        ("sugar", "preliminary", "2339-0", "Glucose [Mass/volume] in Blood", None),
+        ("other", "amended", "718-7", "Hemoglobin", None),
+    ):
+        observation = {
+            "resourceType": "Observation",
+            "id": oid,
+            "status": status,
+            "code": {"coding": [{"system": LOINC, "code": code, "display": display}]},
+        }
+        if category:
+            observation["category"] = [category]
+        put(fhir, observation)
+    return fhir
+
+
+def test_not_excludes_the_code_and_keeps_resources_without_one(observations: httpx.Client) -> None:
+    assert found(observations, "Observation", {"status:not": "final"}) == {"sugar", "other"}
+    assert found(observations, "Observation", {"category:not": "vital-signs"}) == {"sugar", "other"}
+
+
+def test_text_searches_the_display(observations: httpx.Client) -> None:
+    assert found(observations, "Observation", {"code:text": "heart"}) == {"pulse"}
+    assert found(observations, "Observation", {"code:text": "GLUCOSE,hemo"}) == {"sugar", "other"}
+
+
+@pytest.mark.parametrize("modifier", ["in", "not-in", "below", "above", "of-type"])
+def test_token_modifiers_that_need_terminology_are_a_400(
+    observations: httpx.Client, modifier: str
+) -> None:
+    response = observations.get("/Observation", params={f"code:{modifier}": "x"})
+    assert response.status_code == 400
+    assert f"code:{modifier}" in response.json()["issue"][0]["expression"][0]
+
+
+@pytest.fixture
+def value_sets(fhir: httpx.Client) -> httpx.Client:
+    for vid, url in (("icd", f"{BASE}/icd10/chapter1"), ("atc", f"{BASE}/atc")):
+        put(fhir, {"resourceType": "ValueSet", "id": vid, "url": url, "status": "active"})
+    return fhir
+
+
+def test_uri_exact_below_and_above(value_sets: httpx.Client) -> None:
+    assert found(value_sets, "ValueSet", {"url": f"{BASE}/atc"}) == {"atc"}
+    assert found(value_sets, "ValueSet", {"url": f"{BASE}/icd10"}) == set()
+    assert found(value_sets, "ValueSet", {"url:below": f"{BASE}/icd10"}) == {"icd"}
+    assert found(value_sets, "ValueSet", {"url:below": BASE}) == {"icd", "atc"}
+    above = {"url:above": f"{BASE}/icd10/chapter1/block-A00"}
+    assert found(value_sets, "ValueSet", above) == {"icd"}
