@@ -170,3 +170,33 @@ def test_an_include_that_cannot_be_followed_is_a_400(clinic: httpx.Client, inclu
     response = clinic.get("/MedicationRequest", params={"_include": include})
     assert response.status_code == 400, response.text
     assert "_include" in response.json()["issue"][0]["diagnostics"]
+
+
+def test_has_finds_patients_by_what_points_at_them(clinic: httpx.Client) -> None:
+    assert found(clinic, "Patient", {"_has:MedicationRequest:subject:status": "stopped"}) == {"p1"}
+    assert found(clinic, "Patient", {"_has:MedicationRequest:subject:status": "active"}) == {
+        "p1",
+        "p2",
+    }
+
+
+def test_has_nests_and_combines(clinic: httpx.Client) -> None:
+    # Organisations managing a patient who has a stopped prescription.
+    query = {"_has:Patient:organization:_has:MedicationRequest:subject:status": "stopped"}
+    assert found(clinic, "Organization", query) == {"central"}
+    both = {"_has:MedicationRequest:subject:status": "active", "identifier": "7XYZ987"}
+    assert found(clinic, "Patient", both) == {"p2"}
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "_has:MedicationRequest:status:code",  # status is not a reference
+        "_has:Observation:subject:colour",  # no such parameter on Observation
+        "_has:Organization:partof:name",  # partof cannot point to a Patient
+        "_has:MedicationRequest",  # incomplete
+    ],
+)
+def test_a_has_that_cannot_be_followed_is_a_400(clinic: httpx.Client, name: str) -> None:
+    response = clinic.get("/Patient", params={name: "x"})
+    assert response.status_code == 400, response.text

@@ -99,6 +99,10 @@ def parse_search(res_type: str, pairs: Sequence[tuple[str, str]], *, strict: boo
     known = searchparams.params_for(res_type)
     found, used, ignored = [], [], []
     for raw_name, value in pairs:
+        if raw_name.startswith("_has:"):
+            found.append(_has_criterion(res_type, raw_name, value))
+            used.append((raw_name, value))
+            continue
         if "." in raw_name:
             found.append(_chain_criterion(res_type, raw_name, value))
             used.append((raw_name, value))
@@ -145,6 +149,24 @@ def _chain_criterion(res_type: str, raw_name: str, value: str) -> Criterion:
     if value == "":
         raise invalid(f"Search parameter {raw_name!r} has no value", raw_name)
     return criterion
+
+
+def _has_criterion(res_type: str, raw_name: str, value: str) -> Criterion:
+    """_has:Type:reference:parameter (R4 search.html#has), checked; the rest may nest."""
+    parts = raw_name.split(":", 3)
+    if len(parts) != 4 or not parts[3]:
+        raise invalid(f"{raw_name}: use _has:Type:reference:parameter=value", raw_name)
+    _, source, reference, rest = parts
+    if source not in searchparams.all_resource_types():
+        raise invalid(f"{raw_name}: {source!r} is not a resource type", raw_name)
+    param = searchparams.params_for(source).get(reference)
+    if param is None or param.type != "reference":
+        raise invalid(f"{raw_name}: {source} has no reference parameter {reference!r}", raw_name)
+    if res_type not in param.targets:
+        raise invalid(f"{raw_name}: {source}.{reference} cannot point to a {res_type}", raw_name)
+    # The rest is checked as a parameter of the source type, nested _has and chains included.
+    parse_search(source, [(rest, value)], strict=True)
+    return Criterion("_has", None, tuple(split_escaped(value, ",")), f"{source}:{reference}:{rest}")
 
 
 def criteria(res_type: str, pairs: Sequence[tuple[str, str]]) -> list[Criterion]:
@@ -458,8 +480,35 @@ def _chain(res_type: str, c: Criterion) -> Select[Any]:
     return _in_index(idx_reference, res_type, c.name, or_(*options))
 
 
+def _has(res_type: str, c: Criterion, target: Any) -> ColumnElement[bool]:
+    """Resources of res_type that a resource of the _has source type points to and that meets
+    the rest of the parameter."""
+    assert c.chain is not None
+    source, reference, rest = c.chain.split(":", 2)
+    if rest.startswith("_has:"):
+        inner_criterion = Criterion("_has", None, c.values, rest.removeprefix("_has:"))
+    else:
+        inner_criterion = _chained(rest, c.values)
+    sources = resources.alias()
+    matching_sources = select(sources.c.pk).where(
+        sources.c.res_type == source,
+        sources.c.deleted.is_(False),
+        _condition(source, inner_criterion, sources),
+    )
+    r = idx_reference.c
+    pointed = select(r.target_id).where(
+        r.res_type == source,
+        r.param == reference,
+        r.target_type == res_type,
+        r.resource_pk.in_(matching_sources),
+    )
+    return target.c.fhir_id.in_(pointed)
+
+
 def _condition(res_type: str, c: Criterion, target: Any = resources) -> ColumnElement[bool]:
     """The criterion as a condition on target (the resources table, or an alias in a chain)."""
+    if c.name == "_has":
+        return _has(res_type, c, target)
     if c.chain is not None:
         return target.c.pk.in_(_chain(res_type, c))
     if c.name == "_id":
