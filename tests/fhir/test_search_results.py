@@ -106,3 +106,37 @@ def test_next_links_walk_every_match_once(seven: httpx.Client) -> None:
         pages += 1
     assert pages == 3
     assert sorted(seen) == [f"p{n}" for n in range(7)]
+
+
+def test_elements_keeps_the_mandatory_elements_too(fhir: httpx.Client) -> None:
+    observation = {
+        "resourceType": "Observation",
+        "id": "o1",
+        "status": "final",
+        "code": {"text": "pulse"},
+        "valueQuantity": {"value": 72, "unit": "/min"},
+    }
+    assert fhir.put("/Observation/o1", json=observation).status_code == 201
+    (entry,) = fhir.get("/Observation", params={"_elements": "valueQuantity"}).json()["entry"]
+    assert set(entry["resource"]) == {"resourceType", "id", "meta", "code", "valueQuantity"}
+
+
+def test_summary_data_drops_the_narrative_and_text_keeps_it(fhir: httpx.Client) -> None:
+    patient = {
+        "resourceType": "Patient",
+        "id": "n1",
+        "text": {
+            "status": "generated",
+            "div": '<div xmlns="http://www.w3.org/1999/xhtml">Nigar</div>',
+        },
+        "name": [{"family": "Quliyeva"}],
+        "birthDate": "1992-04-04",
+    }
+    assert fhir.put("/Patient/n1", json=patient).status_code == 201
+    (data,) = fhir.get("/Patient", params={"_summary": "data"}).json()["entry"]
+    assert "text" not in data["resource"]
+    assert data["resource"]["name"] == patient["name"]
+    (text,) = fhir.get("/Patient", params={"_summary": "text"}).json()["entry"]
+    assert set(text["resource"]) == {"resourceType", "id", "meta", "text"}
+    for entry in (data, text):
+        assert SUBSETTED in [tag["code"] for tag in entry["resource"]["meta"]["tag"]]

@@ -24,7 +24,7 @@ from starlette.types import Receive, Scope, Send
 
 from shafa.config import Settings
 from shafa.db.engine import read_transaction, single_statement, write_transaction
-from shafa.fhir import bundles, interactions, jsonio, search, store
+from shafa.fhir import bundles, interactions, jsonio, search, store, subsetting
 from shafa.fhir.capability import capability_statement
 from shafa.fhir.errors import FhirError, Issue, invalid, not_found, operation_outcome
 from shafa.fhir.operations import validate
@@ -339,42 +339,25 @@ async def _history(
 # --- type level -----------------------------------------------------------------------------
 
 
-SUBSETTED = {
-    "system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue",
-    "code": "SUBSETTED",
-}
-
-
-def _elements_only(content: str, elements: set[str]) -> dict[str, Any]:
-    """The resource with only the named top-level elements, marked SUBSETTED (R4 search.html)."""
-    resource: dict[str, Any] = jsonio.parse(content)
-    kept = {
-        k: v for k, v in resource.items() if k in elements or k in ("resourceType", "id", "meta")
-    }
-    meta = dict(kept.get("meta") or {})
-    meta["tag"] = [*(meta.get("tag") or []), SUBSETTED]
-    kept["meta"] = meta
-    return kept
-
-
 def _result_options(
     params: dict[str, str], strict: bool
-) -> tuple[bool, bool, set[str] | None, list[Issue]]:
-    """(count only, with total, elements) from _summary, _total and _elements."""
+) -> tuple[str, bool, set[str] | None, list[Issue]]:
+    """(_summary mode, whether to count, _elements) from the result parameters."""
     notes: list[Issue] = []
     summary = params.get("_summary", "false")
-    if summary not in ("false", "count"):
-        problem = f"_summary={summary} is not supported yet (count and false are)"
+    if summary not in ("false", "count", *subsetting.SUMMARY_MODES):
+        problem = f"_summary={summary} is not supported yet (count, text, data and false are)"
         if strict:
             raise invalid(problem, "_summary")
         notes.append(Issue("not-supported", f"{problem}; ignored", "warning", ("_summary",)))
+        summary = "false"
     total = params.get("_total", "accurate")
     if total not in ("none", "estimate", "accurate"):
         raise invalid(f"_total={total!r}: use none, estimate or accurate", "_total")
     elements = None
     if "_elements" in params:
         elements = {e.strip() for e in params["_elements"].split(",") if e.strip()}
-    return summary == "count", total != "none" or summary == "count", elements, notes
+    return summary, total != "none" or summary == "count", elements, notes
 
 
 async def _search_bundle(
@@ -390,9 +373,10 @@ async def _search_bundle(
     count, offset = paging(settings, named)
     query = search.parse_search(res_type, params, strict=strict)
     includes = search.parse_includes(params)
-    count_only, with_total, elements, notes = _result_options(named, strict)
-    if count_only:
+    summary, with_total, elements, notes = _result_options(named, strict)
+    if summary == "count":
         count = 0
+    subsets = elements is not None or summary in subsetting.SUMMARY_MODES
     total = await search.count(conn, res_type, query.criteria) if with_total else None
     sort = search.parse_sort(res_type, named["_sort"]) if named.get("_sort") else None
     rows = (
@@ -408,9 +392,11 @@ async def _search_bundle(
     entries: list[dict[str, Any]] = [
         {
             "fullUrl": f"{base}/{res_type}/{row.fhir_id}",
-            "resource": orjson.Fragment(row.content)
-            if elements is None
-            else _elements_only(row.content, elements),
+            "resource": subsetting.subset(
+                jsonio.parse(row.content), elements=elements, summary=summary
+            )
+            if subsets
+            else orjson.Fragment(row.content),
             "search": {"mode": "match"},
         }
         for row in rows

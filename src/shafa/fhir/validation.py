@@ -58,11 +58,24 @@ def _add_primitive_extension_siblings(definitions: dict[str, Any]) -> None:
 
 
 @cache
-def _validator() -> Any:
+def _definitions() -> dict[str, Any]:
+    """The schema's definitions, mended (see the module docstring)."""
     raw = resources.files("shafa.fhir").joinpath("data/fhir.schema.json.gz").read_bytes()
-    schema = json.loads(gzip.decompress(raw))
-    definitions = schema["definitions"]
+    definitions: dict[str, Any] = json.loads(gzip.decompress(raw))["definitions"]
     _add_primitive_extension_siblings(definitions)
+    return definitions
+
+
+@cache
+def required_elements(resource_type: str) -> frozenset[str]:
+    """The top-level elements a resource of this type must have (minimum cardinality 1)."""
+    definition = _definitions().get(resource_type) or {}
+    return frozenset(definition.get("required") or ())
+
+
+@cache
+def _validator() -> Any:
+    definitions = dict(_definitions())
     dispatch = _dispatch_on_resource_type()
     definitions["Resource"] = dispatch
     definitions["ResourceList"] = dispatch
