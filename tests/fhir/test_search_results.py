@@ -140,3 +140,44 @@ def test_summary_data_drops_the_narrative_and_text_keeps_it(fhir: httpx.Client) 
     assert set(text["resource"]) == {"resourceType", "id", "meta", "text"}
     for entry in (data, text):
         assert SUBSETTED in [tag["code"] for tag in entry["resource"]["meta"]["tag"]]
+
+
+def link(bundle: dict, relation: str) -> str | None:
+    return next((lk["url"] for lk in bundle["link"] if lk["relation"] == relation), None)
+
+
+def test_pages_neither_skip_nor_repeat_while_others_write(fhir: httpx.Client) -> None:
+    for number in range(10):
+        assert (
+            fhir.put(
+                f"/Patient/q{number:02d}",
+                json={"resourceType": "Patient", "id": f"q{number:02d}", "gender": "other"},
+            ).status_code
+            == 201
+        )
+
+    first = fhir.get("/Patient", params={"gender": "other", "_count": "3"}).json()
+    seen = [e["resource"]["id"] for e in first["entry"]]
+    assert seen == ["q00", "q01", "q02"]
+    # Between pages: a resource already seen is deleted, a new one is created.
+    assert fhir.delete("/Patient/q01").status_code in (200, 204)
+    new = {"resourceType": "Patient", "id": "q10", "gender": "other"}
+    assert fhir.put("/Patient/q10", json=new).status_code == 201
+
+    url = link(first, "next")
+    second = fhir.get(url).json()
+    assert [e["resource"]["id"] for e in second["entry"]] == ["q03", "q04", "q05"]
+    back = fhir.get(link(second, "previous")).json()
+    assert [e["resource"]["id"] for e in back["entry"]] == ["q00", "q02"]
+
+    while url:
+        page = fhir.get(url).json()
+        seen += [e["resource"]["id"] for e in page["entry"]]
+        url = link(page, "next")
+    assert seen == ["q00", "q01", "q02"] + [f"q{n:02d}" for n in range(3, 11)]
+
+
+def test_a_cursor_that_is_not_ours_is_a_400(fhir: httpx.Client) -> None:
+    response = fhir.get("/Patient", params={"_cursor": "sideways.3"})
+    assert response.status_code == 400
+    assert "_cursor" in response.json()["issue"][0]["diagnostics"]

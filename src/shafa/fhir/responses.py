@@ -99,3 +99,34 @@ class PageLinks:
         if self.offset + self.count < self.total:
             links["next"] = at(self.offset + self.count)
         return links
+
+
+def cursor_links(
+    url: str,
+    params: list[tuple[str, str]],
+    count: int,
+    cursor: Any,
+    rows: list[Any],
+    beyond: bool,
+) -> dict[str, str]:
+    """self/first/previous/next of a key-paged result (search.Cursor).
+
+    beyond: a row exists past the page in the direction it was read (after the last row when
+    paging forward, before the first when paging back).
+    """
+
+    def at(position: str | None) -> str:
+        query = [*params, ("_count", str(count))]
+        if position is not None:
+            query.append(("_cursor", position))
+        return f"{url}?{urlencode(query)}"
+
+    links = {"self": at(str(cursor) if cursor is not None else None), "first": at(None)}
+    if count == 0 or not rows:
+        return links
+    backwards = cursor is not None and cursor.before
+    if (backwards and beyond) or (cursor is not None and not backwards):
+        links["previous"] = at(f"before.{rows[0].pk}")
+    if backwards or beyond:
+        links["next"] = at(f"after.{rows[-1].pk}")
+    return links

@@ -31,6 +31,7 @@ from shafa.fhir.operations import validate
 from shafa.fhir.resource_types import RESOURCE_TYPES
 from shafa.fhir.responses import (
     PageLinks,
+    cursor_links,
     history_bundle,
     http_date,
     version_location,
@@ -379,16 +380,33 @@ async def _search_bundle(
     subsets = elements is not None or summary in subsetting.SUMMARY_MODES
     total = await search.count(conn, res_type, query.criteria) if with_total else None
     sort = search.parse_sort(res_type, named["_sort"]) if named.get("_sort") else None
-    rows = (
-        await search.matching(conn, res_type, query.criteria, limit=count, offset=offset, sort=sort)
-        if count
-        else []
-    )
-    kept = [(k, v) for k, v in query.used if k not in ("_count", "_offset")]
-    # Without a total (_total=none), a full page is taken to mean there may be more.
-    more = offset + len(rows) + (1 if len(rows) == count else 0)
-    page = PageLinks(f"{base}/{res_type}", kept, count, offset, more if total is None else total)
-    links = page.build()
+    cursor = search.Cursor.parse(named["_cursor"]) if "_cursor" in named else None
+    kept = [(k, v) for k, v in query.used if k not in ("_count", "_offset", "_cursor")]
+    endpoint = f"{base}/{res_type}"
+    if sort is None and "_offset" not in named:
+        # The default order pages by key: one row more than asked says whether more follow.
+        rows = (
+            await search.matching(conn, res_type, query.criteria, limit=count + 1, cursor=cursor)
+            if count
+            else []
+        )
+        beyond = len(rows) > count
+        rows = (
+            (rows[1:] if cursor is not None and cursor.before else rows[:count]) if beyond else rows
+        )
+        links = cursor_links(endpoint, kept, count, cursor, rows, beyond)
+    else:
+        rows = (
+            await search.matching(
+                conn, res_type, query.criteria, limit=count, offset=offset, sort=sort
+            )
+            if count
+            else []
+        )
+        # Without a total (_total=none), a full page is taken to mean there may be more.
+        more = offset + len(rows) + (1 if len(rows) == count else 0)
+        page = PageLinks(endpoint, kept, count, offset, more if total is None else total)
+        links = page.build()
     entries: list[dict[str, Any]] = [
         {
             "fullUrl": f"{base}/{res_type}/{row.fhir_id}",

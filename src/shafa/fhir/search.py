@@ -45,6 +45,7 @@ RESULT_PARAMETERS = frozenset(
         "_sort",
         "_include",
         "_revinclude",
+        "_cursor",
     }
 )
 
@@ -616,10 +617,43 @@ async def matching(
     limit: int,
     offset: int = 0,
     sort: list[SortKey] | None = None,
+    cursor: "Cursor | None" = None,
 ) -> list[Any]:
-    """The matching live resource rows in the order of sort, else oldest first."""
-    query = select_matches(res_type, found).order_by(*_order_by(res_type, sort or []))
+    """The matching live resource rows in the order of sort, else oldest first.
+
+    A cursor (default order only) starts the page after, or ends it before, a known row.
+    """
+    query = select_matches(res_type, found)
+    if cursor is not None and cursor.before:
+        query = query.where(resources.c.pk < cursor.pk).order_by(resources.c.pk.desc())
+        return list(reversed(list(await conn.execute(query.limit(limit)))))
+    if cursor is not None:
+        query = query.where(resources.c.pk > cursor.pk)
+    query = query.order_by(*_order_by(res_type, sort or []))
     return list(await conn.execute(query.limit(limit).offset(offset)))
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    """Where a page of the default order starts: after (or ends before) the row with pk.
+
+    Paging by key rather than by offset, a page neither skips nor repeats a resource when others
+    are created or deleted between pages.
+    """
+
+    pk: int
+    before: bool
+
+    @classmethod
+    def parse(cls, value: str) -> "Cursor":
+        """A _cursor value: after.N or before.N; 400 otherwise."""
+        direction, _, number = value.partition(".")
+        if direction not in ("after", "before") or not number.isdigit():
+            raise invalid(f"_cursor={value!r} is not a paging cursor of this server", "_cursor")
+        return cls(int(number), direction == "before")
+
+    def __str__(self) -> str:
+        return f"{'before' if self.before else 'after'}.{self.pk}"
 
 
 async def conditional_matches(
