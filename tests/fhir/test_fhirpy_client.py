@@ -115,3 +115,58 @@ def test_fhirpy_does_crud_history_and_a_transaction(served: str) -> None:
 
     with pytest.raises(OperationOutcome):
         client.resource("Patient", birthDate="not-a-date").save()
+
+
+def test_fhirpy_searches_with_chains_includes_sorting_and_paging(served: str) -> None:
+    client = SyncFHIRClient(served)
+    clinic = client.resource("Organization", name="Mərkəzi Klinika")
+    clinic.save()
+    patients = []
+    for number in range(3):
+        patient = client.resource(
+            "Patient",
+            identifier=[{"system": FIN, "value": f"9FIN00{number}"}],
+            birthDate=f"198{number}-06-01",
+            managingOrganization={"reference": f"Organization/{clinic.id}"},
+        )
+        patient.save()
+        patients.append(patient)
+    for patient in patients:
+        for status in ("active", "stopped"):
+            client.resource(
+                "MedicationRequest",
+                status=status,
+                intent="order",
+                medicationCodeableConcept={"text": "amoxicillin 500 mg"},
+                subject={"reference": f"Patient/{patient.id}"},
+            ).save()
+
+    chained = (
+        client.resources("MedicationRequest")
+        .search(**{"subject:Patient.identifier": f"{FIN}|9FIN001", "status": "active"})
+        .fetch()
+    )
+    assert [m["subject"]["reference"] for m in chained] == [f"Patient/{patients[1].id}"]
+
+    with_subjects = (
+        client.resources("MedicationRequest")
+        .search(status="active")
+        .include("MedicationRequest", "subject")
+        .fetch_raw()
+    )
+    modes = [e["search"]["mode"] for e in with_subjects["entry"]]
+    assert modes.count("match") == 3
+    assert modes.count("include") == 3
+
+    youngest_first = client.resources("Patient").search(organization=clinic.id).sort("-birthdate")
+    assert [p["birthDate"] for p in youngest_first.fetch()] == [
+        "1982-06-01",
+        "1981-06-01",
+        "1980-06-01",
+    ]
+
+    everything = client.resources("MedicationRequest").limit(2).fetch_all()  # follows next links
+    assert len(everything) == 6
+    assert len({m.id for m in everything}) == 6
+
+    assert client.resources("Patient").search(birthdate__ge="1981-01-01").count() == 2
