@@ -89,3 +89,31 @@ def test_the_capability_statement_lists_every_type_and_only_working_search_param
         "batch",
         "history-system",
     }
+
+
+def test_the_capability_statement_lists_includes_that_work(fhir: httpx.Client) -> None:
+    described = {r["type"]: r for r in fhir.get("/metadata").json()["rest"][0]["resource"]}
+    medication_request = described["MedicationRequest"]
+    assert "MedicationRequest:subject" in medication_request["searchInclude"]
+    assert "MedicationRequest:*" in medication_request["searchInclude"]
+    assert "MedicationRequest:subject" in described["Patient"]["searchRevInclude"]
+    for include in medication_request["searchInclude"]:
+        response = fhir.get("/MedicationRequest", params={"_include": include})
+        assert response.status_code == 200, (include, response.text)
+    for include in described["Patient"]["searchRevInclude"][:40]:
+        response = fhir.get("/Patient", params={"_revinclude": include})
+        assert response.status_code == 200, (include, response.text)
+
+
+def test_last_updated_is_searchable_as_the_capability_statement_says(fhir: httpx.Client) -> None:
+    created = fhir.post("/Patient", json={"resourceType": "Patient"}).json()
+    stamp = created["meta"]["lastUpdated"]
+    day = stamp[:10]
+    ids = {
+        e["resource"]["id"]
+        for e in fhir.get("/Patient", params={"_lastUpdated": day}).json()["entry"]
+    }
+    assert created["id"] in ids
+    assert fhir.get("/Patient", params={"_lastUpdated": f"gt{stamp}"}).json()["entry"] == []
+    assert fhir.get("/Patient", params={"_lastUpdated": "lt2000"}).json()["entry"] == []
+    assert fhir.get("/Patient", params={"_lastUpdated": "yesterday"}).status_code == 400

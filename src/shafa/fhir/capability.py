@@ -21,16 +21,48 @@ INTERACTIONS = (
 )
 
 
+# What each parameter type takes besides plain values (R4 has no element for modifiers, so
+# they are stated in each parameter's documentation).
+MODIFIERS = {
+    "token": "Modifiers :missing, :not, :text.",
+    "string": "Modifiers :missing, :exact, :contains.",
+    "reference": "Modifiers :missing, :[type]; chaining (param.param) to any depth.",
+    "uri": "Modifiers :missing, :below, :above.",
+    "date": "Prefixes eq ne gt lt ge le sa eb ap; modifier :missing.",
+    "number": "Prefixes eq ne gt lt ge le sa eb ap; modifier :missing.",
+    "quantity": "Prefixes eq ne gt lt ge le sa eb ap; number|system|code; modifier :missing.",
+}
+
+
+@cache
+def _reverse_includes() -> dict[str, list[str]]:
+    """For each resource type, the Source:param references that may point to it."""
+    pointing: dict[str, list[str]] = {}
+    for source in sorted(RESOURCE_TYPES):
+        for code, param in sorted(searchparams.params_for(source).items()):
+            if param.type == "reference":
+                for target in param.targets:
+                    pointing.setdefault(target, []).append(f"{source}:{code}")
+    return pointing
+
+
 @cache
 def _resources() -> list[dict[str, Any]]:
     described = []
     for res_type in sorted(RESOURCE_TYPES):
+        known = searchparams.params_for(res_type)
         params = [{"name": "_id", "type": "token", "documentation": "The logical id"}]
         params.extend(
-            {"name": code, "type": param.type, "definition": param.url}
-            for code, param in sorted(searchparams.params_for(res_type).items())
+            {
+                "name": code,
+                "type": param.type,
+                "definition": param.url,
+                "documentation": MODIFIERS[param.type],
+            }
+            for code, param in sorted(known.items())
             if param.type in search.SEARCHABLE_TYPES and code != "_id"
         )
+        references = [code for code, param in sorted(known.items()) if param.type == "reference"]
         described.append(
             {
                 "type": res_type,
@@ -44,6 +76,9 @@ def _resources() -> list[dict[str, Any]]:
                 "conditionalUpdate": True,
                 "conditionalDelete": "single",
                 "referencePolicy": ["literal", "logical"],
+                "searchInclude": [f"{res_type}:{code}" for code in references]
+                + ([f"{res_type}:*"] if references else []),
+                "searchRevInclude": _reverse_includes().get(res_type, []),
                 "searchParam": params,
                 "operation": [{"name": "validate", "definition": validate.DEFINITION["url"]}],
             }

@@ -316,7 +316,8 @@ def _ranges(
     }[prefix]
 
 
-def _date(res_type: str, c: Criterion) -> Select[Any]:
+def _date_match(c: Criterion, target_low: Any, target_high: Any) -> ColumnElement[bool]:
+    """The date values of c against a target range (R4 search.html#date)."""
     _no_modifier(c)
     options = []
     now = store.now()
@@ -334,8 +335,13 @@ def _date(res_type: str, c: Criterion) -> Select[Any]:
             # Within 10% of the distance from now, as search.html recommends; at least a day.
             margin = max(abs(now - low) / 10, timedelta(days=1))
             low, high = _shifted(low, -margin), _shifted(high, margin)
-        options.append(_ranges(prefix, low, high, idx_date.c.low, idx_date.c.high))
-    return _in_index(idx_date, res_type, c.name, or_(*options))
+        options.append(_ranges(prefix, low, high, target_low, target_high))
+    return or_(*options)
+
+
+def _date(res_type: str, c: Criterion) -> Select[Any]:
+    match = _date_match(c, idx_date.c.low, idx_date.c.high)
+    return _in_index(idx_date, res_type, c.name, match)
 
 
 def _shifted(moment: datetime, delta: timedelta) -> datetime:
@@ -518,6 +524,11 @@ def _condition(res_type: str, c: Criterion, target: Any = resources) -> ColumnEl
         if c.modifier is not None:
             raise invalid(f"Modifier :{c.modifier} is not supported on _id", f"_id:{c.modifier}")
         return target.c.fhir_id.in_(c.values)
+    if c.name == "_lastUpdated":
+        # Kept on the resource row, not as index rows: an instant is a range of one point.
+        if c.modifier == "missing":
+            raise invalid("_lastUpdated is never missing", "_lastUpdated:missing")
+        return _date_match(c, target.c.last_updated, target.c.last_updated)
     param = searchparams.params_for(res_type)[c.name]
     if c.modifier == "missing":
         has_value = target.c.pk.in_(_with_value(res_type, c, param.type))
