@@ -37,7 +37,8 @@ parameter type) and, where the spec leaves room, HAPI FHIR's extractor:
 * reference: Reference.reference `Type/id[/_history/v]` -> (Type, id, None); an absolute URL
   ending so -> (Type, id, url); any other URL, urn:uuid: or urn:oid: -> (None, None, url);
   `#contained` and identifier-only references are skipped. canonical and uri values ->
-  (None, None, url), any `|version` kept. A resource (Bundle.entry[0].resource) -> its type and
+  (None, None, url), any `|version` kept, except a relative `Type/id` canonical, indexed as a
+  reference to that resource. A resource (Bundle.entry[0].resource) -> its type and
   id. url is truncated to 512.
 
 Composite and special parameters (Location.near) get no rows: the search engine combines the
@@ -324,7 +325,11 @@ def _add_reference(code: str, reference: str, out: _Rows) -> None:
 def _reference_rows(code: str, values: list[Any], out: _Rows) -> None:
     for value in values:
         if type(value) is str:  # canonical or uri: the whole value, |version included
-            if value:
+            if "://" not in value and "|" not in value and "/" in value:
+                # A relative canonical (OperationDefinition.base = OperationDefinition/x) names
+                # a local resource: indexed as a reference to it, found by Type/id.
+                _add_reference(code, value, out)
+            elif value:
                 out.append((code, None, None, value[:MAX_URI]))
         elif type(value) is dict:
             reference = value.get("reference")

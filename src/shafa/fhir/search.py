@@ -246,8 +246,6 @@ def _reference(res_type: str, c: Criterion) -> Select[Any]:
                     idx_reference.c.target_type == pieces[0], idx_reference.c.target_id == pieces[1]
                 )
             )
-            # A canonical written as Type/id (OperationDefinition.base) is kept as its text.
-            options.append(idx_reference.c.url == value)
         elif len(pieces) == 1:
             match = idx_reference.c.target_id == value
             if target_type is not None:
