@@ -3,19 +3,10 @@
 import httpx
 import pytest
 
+from tests.fhir.helpers import found, put
+
 LOINC = "http://loinc.org"
 BASE = "https://fhir.shafa.az/ValueSet"
-
-
-def put(fhir: httpx.Client, resource: dict) -> None:
-    response = fhir.put(f"/{resource['resourceType']}/{resource['id']}", json=resource)
-    assert response.status_code in (200, 201), response.text
-
-
-def found(fhir: httpx.Client, res_type: str, params: dict[str, str]) -> set[str]:
-    response = fhir.get(f"/{res_type}", params=params)
-    assert response.status_code == 200, response.text
-    return {e["resource"]["id"] for e in response.json()["entry"]}
 
 
 @pytest.fixture

@@ -8,18 +8,9 @@ range contains the target's, gt means the range above the search value overlaps 
 import httpx
 import pytest
 
+from tests.fhir.helpers import found, put
+
 BIRTH_DATES = {"a": "1990-05-17", "b": "1990-05", "c": "1990", "d": "1991-01-01", "e": "1989-12-31"}
-
-
-def found(fhir: httpx.Client, res_type: str, **params: str) -> set[str]:
-    response = fhir.get(f"/{res_type}", params=params)
-    assert response.status_code == 200, response.text
-    return {e["resource"]["id"] for e in response.json().get("entry", [])}
-
-
-def put(fhir: httpx.Client, resource: dict) -> None:
-    response = fhir.put(f"/{resource['resourceType']}/{resource['id']}", json=resource)
-    assert response.status_code in (200, 201), response.text
 
 
 @pytest.fixture
@@ -50,7 +41,7 @@ def patients(fhir: httpx.Client) -> httpx.Client:
 def test_birthdate_prefixes_follow_the_range_rules(
     patients: httpx.Client, query: str, expected: set[str]
 ) -> None:
-    assert found(patients, "Patient", birthdate=query) == expected
+    assert found(patients, "Patient", {"birthdate": query}) == expected
 
 
 def test_repeated_date_parameters_are_anded(patients: httpx.Client) -> None:
@@ -59,8 +50,8 @@ def test_repeated_date_parameters_are_anded(patients: httpx.Client) -> None:
 
 
 def test_missing_finds_the_patients_without_a_birth_date(patients: httpx.Client) -> None:
-    assert found(patients, "Patient", **{"birthdate:missing": "true"}) == {"unborn"}
-    assert found(patients, "Patient", **{"birthdate:missing": "false"}) == set(BIRTH_DATES)
+    assert found(patients, "Patient", {"birthdate:missing": "true"}) == {"unborn"}
+    assert found(patients, "Patient", {"birthdate:missing": "false"}) == set(BIRTH_DATES)
 
 
 def test_a_time_with_an_offset_is_searched_in_utc(fhir: httpx.Client) -> None:
@@ -74,9 +65,9 @@ def test_a_time_with_an_offset_is_searched_in_utc(fhir: httpx.Client) -> None:
             "effectiveDateTime": "2024-05-17T02:00:00+04:00",  # 2024-05-16T22:00Z
         },
     )
-    assert found(fhir, "Observation", date="2024-05-16") == {"late"}
-    assert found(fhir, "Observation", date="2024-05-17") == set()
-    assert found(fhir, "Observation", date="2024-05-16T22:00:00Z") == {"late"}
+    assert found(fhir, "Observation", {"date": "2024-05-16"}) == {"late"}
+    assert found(fhir, "Observation", {"date": "2024-05-17"}) == set()
+    assert found(fhir, "Observation", {"date": "2024-05-16T22:00:00Z"}) == {"late"}
 
 
 def test_an_open_period_reaches_into_the_future(fhir: httpx.Client) -> None:
@@ -90,16 +81,16 @@ def test_an_open_period_reaches_into_the_future(fhir: httpx.Client) -> None:
             "period": {"start": "2024-01-10"},
         },
     )
-    assert found(fhir, "Encounter", date="gt2030") == {"open"}
-    assert found(fhir, "Encounter", date="2024-01") == set()  # not contained: no end
-    assert found(fhir, "Encounter", date="lt2024-01-11") == {"open"}
-    assert found(fhir, "Encounter", date="eb2024-01-10") == set()
+    assert found(fhir, "Encounter", {"date": "gt2030"}) == {"open"}
+    assert found(fhir, "Encounter", {"date": "2024-01"}) == set()  # not contained: no end
+    assert found(fhir, "Encounter", {"date": "lt2024-01-11"}) == {"open"}
+    assert found(fhir, "Encounter", {"date": "eb2024-01-10"}) == set()
 
 
 def test_ap_finds_dates_near_the_value(patients: httpx.Client) -> None:
     # 10% of the ~36 years between now and 1990 is ~3.6 years either side.
-    assert found(patients, "Patient", birthdate="ap1992") == set(BIRTH_DATES)
-    assert found(patients, "Patient", birthdate="ap2010") == set()
+    assert found(patients, "Patient", {"birthdate": "ap1992"}) == set(BIRTH_DATES)
+    assert found(patients, "Patient", {"birthdate": "ap2010"}) == set()
 
 
 @pytest.fixture
@@ -131,7 +122,7 @@ def assessments(fhir: httpx.Client) -> httpx.Client:
 def test_number_precision_and_prefixes(
     assessments: httpx.Client, query: str, expected: set[str]
 ) -> None:
-    assert found(assessments, "RiskAssessment", probability=query) == expected
+    assert found(assessments, "RiskAssessment", {"probability": query}) == expected
 
 
 @pytest.fixture
@@ -162,7 +153,7 @@ def measurements(fhir: httpx.Client) -> httpx.Client:
 def test_quantity_values_units_and_prefixes(
     measurements: httpx.Client, query: str, expected: set[str]
 ) -> None:
-    assert found(measurements, "Observation", **{"value-quantity": query}) == expected
+    assert found(measurements, "Observation", {"value-quantity": query}) == expected
 
 
 @pytest.mark.parametrize(
