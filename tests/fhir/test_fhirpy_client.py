@@ -1,5 +1,6 @@
 """An independent FHIR client from PyPI (fhirpy) works against a live `shafa serve`."""
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -32,11 +33,9 @@ def served(database: Database) -> Iterator[str]:
     try:
         deadline = time.monotonic() + 30
         while True:
-            try:
+            with contextlib.suppress(httpx.TransportError):  # not listening yet
                 if httpx.get(f"{base}/metadata", timeout=2).status_code == 200:
                     break
-            except httpx.TransportError:
-                pass
             if process.poll() is not None or time.monotonic() > deadline:
                 output = process.stdout.read().decode() if process.stdout else ""
                 pytest.fail(f"shafa serve did not start: {output}")
