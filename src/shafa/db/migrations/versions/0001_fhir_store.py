@@ -46,7 +46,11 @@ def upgrade() -> None:
     with op.batch_alter_table("resources", schema=None) as batch_op:
         batch_op.create_index("ix_resources_patient", ["patient_id"], unique=False)
         batch_op.create_index(
-            "ix_resources_type_updated", ["res_type", "last_updated"], unique=False
+            "ix_resources_type_updated",
+            ["res_type", "last_updated"],
+            unique=False,
+            postgresql_where=sa.text("deleted IS false"),
+            sqlite_where=sa.text("deleted IS false"),
         )
 
     op.create_table(
