@@ -13,11 +13,6 @@ from shafa.config import Settings
 _WRITE = "shafa_write"
 
 
-def is_sqlite(engine: AsyncEngine) -> bool:
-    """True when the engine speaks to SQLite (the embedded default)."""
-    return engine.dialect.name == "sqlite"
-
-
 def create_engine(settings: Settings) -> AsyncEngine:
     """An async engine for SHAFA_DATABASE_URL, tuned for its dialect."""
     url = make_url(settings.database_url)

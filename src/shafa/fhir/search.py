@@ -669,14 +669,15 @@ async def conditional_matches(
     conn: AsyncConnection, res_type: str, query: str, *, what: str
 ) -> list[Any]:
     """Up to two matches of conditional criteria (0, 1 or 'many' is all that matters)."""
-    found = criteria(res_type, parse_query(query))
+    pairs = parse_query(query)
+    found = criteria(res_type, pairs)
     if not found:
         raise FhirError.of(
             412 if what != "create" else 400,
             "invalid",
             f"Conditional {what} needs search criteria that select resources",
         )
-    await store.lock_criteria(conn, f"{res_type}?{sorted(parse_query(query))}")
+    await store.lock_criteria(conn, f"{res_type}?{sorted(pairs)}")
     return await matching(conn, res_type, found, limit=2)
 
 

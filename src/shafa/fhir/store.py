@@ -8,7 +8,7 @@ entry. The resource row, its version row and its index rows are written in that 
 """
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
@@ -118,7 +118,9 @@ class _Prepared:
     old_mask: int = 0
     created: bool = False
     changed: bool = True
-    extra: dict[str, Any] = field(default_factory=dict)
+    # For a write that changes nothing, what the version it leaves in place says.
+    kept_deleted: bool = False
+    kept_last_updated: datetime | None = None
 
 
 def new_id() -> str:
@@ -412,8 +414,8 @@ async def apply_writes(
                 res_type=p.write.res_type,
                 fhir_id=p.write.fhir_id,
                 version=p.version,
-                last_updated=p.extra.get("last_updated", moment),
-                deleted=p.write.resource is None if p.changed else p.extra["deleted"],
+                last_updated=p.kept_last_updated or moment,
+                deleted=p.write.resource is None if p.changed else p.kept_deleted,
                 content=p.content,
                 method=p.write.method,
             ),
@@ -428,13 +430,13 @@ def _unchanged_outcome(write: Write, row: Any | None, earlier: _Prepared | None)
     """A write that changes nothing: a repeated delete, or an update to identical content."""
     if earlier is not None:
         item = _Prepared(write, earlier.version, earlier.content, None, None, pk=earlier.pk)
-        item.extra = {"deleted": earlier.write.resource is None}
+        item.kept_deleted = earlier.write.resource is None
     elif row is not None:
         item = _Prepared(write, row["version"], row["content"], None, None, pk=row["pk"])
-        item.extra = {"deleted": row["deleted"], "last_updated": row["last_updated"]}
+        item.kept_deleted, item.kept_last_updated = row["deleted"], row["last_updated"]
     else:
         item = _Prepared(write, 0, None, None, None, pk=None)
-        item.extra = {"deleted": True}
+        item.kept_deleted = True
     item.changed = False
     return item
 
