@@ -24,14 +24,20 @@ def test_upgrade_then_demo_loads_the_synthetic_data_set_once(tmp_path: Path) -> 
 
     first = shafa("demo", "--patients", "6", database=database)
     assert first.returncode == 0, first.stderr
-    assert "60 resources of 6 patients" in first.stdout
+    assert "72 resources of 6 patients" in first.stdout  # and the 12 of the formulary
     again = shafa("demo", "--patients", "6", database=database)
     assert again.returncode == 0, again.stderr
 
     with sqlite3.connect(database) as conn:
         counts = dict(conn.execute("SELECT res_type, count(*) FROM resources GROUP BY res_type"))
         versions = conn.execute("SELECT max(version) FROM resources").fetchone()[0]
-    assert counts == {"Patient": 6, "Encounter": 12, "Observation": 30, "MedicationRequest": 12}
+    assert counts == {
+        "Medication": 12,
+        "Patient": 6,
+        "Encounter": 12,
+        "Observation": 30,
+        "MedicationRequest": 12,
+    }
     assert versions == 1  # loading twice changed nothing
 
 

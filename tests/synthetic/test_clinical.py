@@ -14,7 +14,9 @@ import pytest
 
 from shafa.synthetic.clinical import (
     FIN_SYSTEM,
+    FORMULARY_SIZE,
     RESOURCES_PER_PATIENT,
+    formulary,
     generate,
     transaction_bundles,
 )
@@ -73,7 +75,7 @@ def test_every_reference_points_to_a_resource_generated_earlier():
             assert reference in seen, (resource["id"], reference)
         assert FHIR_ID.fullmatch(resource["id"])
         seen.add(f"{resource['resourceType']}/{resource['id']}")
-    assert len(seen) == 300 * RESOURCES_PER_PATIENT, "ids are unique"
+    assert len(seen) == FORMULARY_SIZE + 300 * RESOURCES_PER_PATIENT, "ids are unique"
 
 
 def test_fins_are_unique_and_well_formed():
@@ -92,6 +94,7 @@ def test_fins_are_unique_and_well_formed():
 def test_the_mix_is_one_patient_two_encounters_five_observations_two_requests():
     counts = Counter(resource["resourceType"] for resource in generate(100))
     assert counts == {
+        "Medication": FORMULARY_SIZE,
         "Patient": 100,
         "Encounter": 200,
         "Observation": 500,
@@ -103,11 +106,14 @@ def test_the_mix_is_one_patient_two_encounters_five_observations_two_requests():
 def test_bundles_put_every_resource_once_without_splitting_a_patient(per_bundle):
     base_url = "http://127.0.0.1:8765/fhir"
     bundles = list(transaction_bundles(60, per_bundle=per_bundle, base_url=base_url))
+    shared = {f"Medication/{medication['id']}" for medication in formulary()}
+    assert {entry["request"]["url"] for entry in bundles[0]["entry"]} == shared
     urls = []
-    for bundle in bundles:
+    for number, bundle in enumerate(bundles):
         assert bundle["resourceType"] == "Bundle"
         assert bundle["type"] == "transaction"
-        assert len(bundle["entry"]) <= max(per_bundle, RESOURCES_PER_PATIENT)
+        if number:
+            assert len(bundle["entry"]) <= max(per_bundle, RESOURCES_PER_PATIENT)
         in_bundle = set()
         for entry in bundle["entry"]:
             resource = entry["resource"]
@@ -116,7 +122,8 @@ def test_bundles_put_every_resource_once_without_splitting_a_patient(per_bundle)
             assert entry["fullUrl"] == f"{base_url}/{url}"
             in_bundle.add(url)
             urls.append(url)
-        # Bundles may be posted concurrently, so each must resolve its own references.
+        # Bundles after the formulary's may be posted concurrently, so each must resolve its own
+        # references to anything but the formulary.
         for entry in bundle["entry"]:
-            assert set(_references(entry["resource"])) <= in_bundle
+            assert set(_references(entry["resource"])) <= in_bundle | shared
     assert urls == [f"{r['resourceType']}/{r['id']}" for r in generate(60)]

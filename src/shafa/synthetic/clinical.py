@@ -4,9 +4,10 @@ Everything is derived from one seeded ``random.Random`` and a fixed base date, n
 clock, so the same arguments always give byte-identical resources. Each patient brings
 exactly ``ENCOUNTERS_PER_PATIENT`` Encounters, ``OBSERVATIONS_PER_PATIENT`` Observations and
 ``MEDICATION_REQUESTS_PER_PATIENT`` MedicationRequests, so a dataset of N resources is
-exactly ``N / RESOURCES_PER_PATIENT`` patients. Ids are client-chosen and stable
-(``pat-000001``, ``enc-000001-2``, ...), which makes references between resources known in
-advance and lets transaction Bundles PUT them idempotently.
+exactly ``N / RESOURCES_PER_PATIENT`` patients, plus the ``FORMULARY_SIZE`` Medications of
+the formulary that every MedicationRequest refers to. Ids are client-chosen and stable
+(``pat-000001``, ``enc-000001-2``, ``medication-c09aa05``...), which makes references between
+resources known in advance and lets transaction Bundles PUT them idempotently.
 """
 
 # Azerbaijani Latin script uses the dotless ı on purpose.
@@ -156,6 +157,11 @@ def medication_request_id(patient: int, number: int) -> str:
     return f"med-{patient:06d}-{number}"
 
 
+def medication_id(atc: str) -> str:
+    """Id of the formulary's Medication with that ATC code."""
+    return f"medication-{atc.lower()}"
+
+
 def _fin_encoder(rng: random.Random) -> Callable[[int], str]:
     """A seeded bijection from patient number to FIN, so FINs are unique without a set."""
     # An affine map x -> a*x + b is a permutation of Z_m whenever gcd(a, m) == 1; m is 34**7
@@ -289,10 +295,7 @@ def _medication_request(
         "id": request,
         "status": "active",
         "intent": "order",
-        "medicationCodeableConcept": {
-            "coding": [{"system": ATC_SYSTEM, "code": atc, "display": drug}],
-            "text": drug,
-        },
+        "medicationReference": {"reference": f"Medication/{medication_id(atc)}", "display": drug},
         "subject": {"reference": subject},
         "encounter": {"reference": encounter},
         "authoredOn": authored.isoformat(),
@@ -309,6 +312,25 @@ def _medication_request(
             }
         ],
     }
+
+
+def formulary() -> list[dict]:
+    """The Medications every generated MedicationRequest refers to, one an ATC code."""
+    return [
+        {
+            "resourceType": "Medication",
+            "id": medication_id(atc),
+            "code": {
+                "coding": [{"system": ATC_SYSTEM, "code": atc, "display": drug}],
+                "text": drug,
+            },
+            "status": "active",
+        }
+        for atc, drug, *_ in MEDICATIONS
+    ]
+
+
+FORMULARY_SIZE = len(MEDICATIONS)
 
 
 def _patient_records(patients: int, seed: int, base_date: date) -> Iterator[list[dict]]:
@@ -359,7 +381,8 @@ def _patient_records(patients: int, seed: int, base_date: date) -> Iterator[list
 
 
 def generate(patients: int, seed: int = 1, *, base_date: date = BASE_DATE) -> Iterator[dict]:
-    """Yield the resources of ``patients`` patients, each patient before its own resources."""
+    """Yield the formulary, then the resources of ``patients`` patients, each patient first."""
+    yield from formulary()
     for records in _patient_records(patients, seed, base_date):
         yield from records
 
@@ -374,26 +397,29 @@ def transaction_bundles(
 ) -> Iterator[dict]:
     """Yield transaction Bundles of at most ``per_bundle`` idempotent PUT entries.
 
-    A patient's resources never straddle two Bundles, so every reference resolves inside its
-    own Bundle and Bundles can be posted concurrently in any order. A single patient with more
-    resources than ``per_bundle`` still gets one Bundle of its own.
+    The formulary comes first, in a Bundle of its own. A patient's resources never straddle two
+    Bundles, so every reference but those to the formulary resolves inside its own Bundle, and
+    the Bundles after the first can be posted concurrently in any order. A single patient with
+    more resources than ``per_bundle`` still gets one Bundle of its own.
     """
+    yield _transaction([_put(resource, base_url) for resource in formulary()])
     entries: list[dict] = []
     for records in _patient_records(patients, seed, base_date):
         if entries and len(entries) + len(records) > per_bundle:
             yield _transaction(entries)
             entries = []
-        for resource in records:
-            url = f"{resource['resourceType']}/{resource['id']}"
-            entries.append(
-                {
-                    "fullUrl": f"{base_url}/{url}",
-                    "resource": resource,
-                    "request": {"method": "PUT", "url": url},
-                }
-            )
+        entries += (_put(resource, base_url) for resource in records)
     if entries:
         yield _transaction(entries)
+
+
+def _put(resource: dict, base_url: str) -> dict:
+    url = f"{resource['resourceType']}/{resource['id']}"
+    return {
+        "fullUrl": f"{base_url}/{url}",
+        "resource": resource,
+        "request": {"method": "PUT", "url": url},
+    }
 
 
 def _transaction(entries: list[dict]) -> dict:
