@@ -181,3 +181,16 @@ def test_a_cursor_that_is_not_ours_is_a_400(fhir: httpx.Client) -> None:
     response = fhir.get("/Patient", params={"_cursor": "sideways.3"})
     assert response.status_code == 400
     assert "_cursor" in response.json()["issue"][0]["diagnostics"]
+
+
+def test_failed_searches_leave_no_transaction_behind(seven: httpx.Client) -> None:
+    # Searches run in a read-only transaction the server opens itself. Were a failed search to
+    # hand its connection back still inside it, a later write on that connection would fail
+    # as read-only. More failures than the pool holds connections reach every connection.
+    for _ in range(40):
+        bad = seven.get("/Patient", params={"birthdate": "notadate"}, headers={"Prefer": "handling=strict"})
+        assert bad.status_code == 400
+    for number in range(40):
+        patient = {"resourceType": "Patient", "id": f"after{number}", "gender": "other"}
+        assert seven.put(f"/Patient/after{number}", json=patient).status_code == 201
+    assert seven.get("/Patient", params={"gender": "other"}).json()["total"] == 40

@@ -91,6 +91,49 @@ async def read_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection
         yield conn
 
 
+# Search criteria are skewed: status=active matches most MedicationRequests, subject=X a
+# handful. A generic plan cannot tell them apart and may start from the wrong index, turning a
+# 0.2 ms search into 50 ms at 20,000 resources and seconds at millions: searches pay for
+# planning each statement with its values instead.
+_PLAN_FOR_VALUES = "SET LOCAL plan_cache_mode = force_custom_plan"
+
+
+async def plan_for_values(conn: AsyncConnection) -> None:
+    """Plan the rest of this open transaction's statements for their actual values."""
+    if conn.dialect.name == "postgresql":
+        await conn.exec_driver_sql(_PLAN_FOR_VALUES)
+
+
+@asynccontextmanager
+async def search_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A read-only transaction whose statements are planned for their values.
+
+    On PostgreSQL the driver opens it and sets the plan mode in one round trip, with SQLAlchemy
+    kept out of transaction control (AUTOCOMMIT, as in single_statement); the statements run
+    inside it all the same, through SQLAlchemy or straight to the driver.
+    """
+    async with engine.connect() as conn:
+        if conn.dialect.name != "postgresql":
+            async with conn.begin():
+                yield conn
+            return
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        driver = (await conn.get_raw_connection()).driver_connection
+        assert driver is not None
+        await driver.execute(f"BEGIN READ ONLY; {_PLAN_FOR_VALUES}")
+        try:
+            yield conn
+        except BaseException:
+            try:
+                await driver.execute("ROLLBACK")
+            except Exception:
+                # The pool would not roll back a transaction it did not open: never hand on a
+                # connection that may still be inside this one.
+                await conn.invalidate()
+            raise
+        await driver.execute("COMMIT")
+
+
 @asynccontextmanager
 async def single_statement(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     """A connection for one read statement, outside any explicit transaction.

@@ -23,7 +23,13 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from shafa.config import Settings
-from shafa.db.engine import read_transaction, single_statement, write_transaction
+from shafa.db.engine import (
+    plan_for_values,
+    read_transaction,
+    search_transaction,
+    single_statement,
+    write_transaction,
+)
 from shafa.fhir import bundles, interactions, jsonio, search, store, subsetting
 from shafa.fhir.capability import capability_statement
 from shafa.fhir.errors import FhirError, Issue, invalid, not_found, operation_outcome
@@ -286,6 +292,7 @@ async def _get_in_bundle(
         raise invalid(f"GET {url!r} names no resource type")
     res_type = resource_type(segments[0])
     if len(segments) == 1:
+        await plan_for_values(conn)
         return 200, await _search_bundle(conn, settings, base, res_type, params)
     fhir_id = check_id(segments[1])
     if len(segments) == 2:
@@ -378,7 +385,6 @@ async def _search_bundle(
     if summary == "count":
         count = 0
     subsets = elements is not None or summary in subsetting.SUMMARY_MODES
-    total = await search.count(conn, res_type, query.criteria) if with_total else None
     sort = search.parse_sort(res_type, named["_sort"]) if named.get("_sort") else None
     cursor = search.Cursor.parse(named["_cursor"]) if "_cursor" in named else None
     kept = [(k, v) for k, v in query.used if k not in ("_count", "_offset", "_cursor")]
@@ -394,6 +400,9 @@ async def _search_bundle(
         rows = (
             (rows[1:] if cursor is not None and cursor.before else rows[:count]) if beyond else rows
         )
+        # A first page that holds every match is its own count.
+        whole = count > 0 and cursor is None and not beyond
+        total = await _total(conn, res_type, query, with_total, len(rows) if whole else None)
         links = cursor_links(endpoint, kept, count, cursor, rows, beyond)
     else:
         rows = (
@@ -403,6 +412,8 @@ async def _search_bundle(
             if count
             else []
         )
+        whole = count > 0 and offset == 0 and len(rows) < count
+        total = await _total(conn, res_type, query, with_total, len(rows) if whole else None)
         # Without a total (_total=none), a full page is taken to mean there may be more.
         more = offset + len(rows) + (1 if len(rows) == count else 0)
         page = PageLinks(endpoint, kept, count, offset, more if total is None else total)
@@ -439,13 +450,22 @@ async def _search_bundle(
     return bundle
 
 
+async def _total(
+    conn: AsyncConnection, res_type: str, query: search.Query, wanted: bool, known: int | None
+) -> int | None:
+    """Bundle.total: None when not wanted, else known when the page already holds every match."""
+    if not wanted:
+        return None
+    return known if known is not None else await search.count(conn, res_type, query.criteria)
+
+
 async def search_type(call: Call) -> Response:
     """Search by GET, or by POST to _search with form-encoded parameters (R4 http.html#search)."""
     params = list(call.request.query_params.multi_items())
     if call.request.method == "POST":
         params += parse_qsl((await call.request.body()).decode(), keep_blank_values=True)
     strict = strict_handling(call.request)
-    async with read_transaction(call.engine) as conn:
+    async with search_transaction(call.engine) as conn:
         bundle = await _search_bundle(
             conn, call.settings, call.base, call.res_type, params, strict=strict
         )
