@@ -32,8 +32,10 @@ import httpx
 import orjson
 from sqlalchemy.engine import make_url
 
+from shafa.synthetic import clinical
 from shafa.synthetic.clinical import (
     ENCOUNTERS_PER_PATIENT,
+    FORMULARY_SIZE,
     MEDICATION_REQUESTS_PER_PATIENT,
     OBSERVATIONS_PER_PATIENT,
     RESOURCES_PER_PATIENT,
@@ -266,7 +268,9 @@ def bundle_file(args: argparse.Namespace, patients: int) -> Path:
     Generating and serializing happen before the clock starts, so ingest measures the server
     rather than this process competing with it for the two cores.
     """
-    key = hashlib.sha256(base_url(args).encode()).hexdigest()[:8]
+    # The generator's own source is in the key, so a changed generator never reuses old data.
+    key = hashlib.sha256(base_url(args).encode() + Path(clinical.__file__).read_bytes())
+    key = key.hexdigest()[:8]
     path = args.workdir / f"bundles-p{patients}-b{args.per_bundle}-s{args.seed}-{key}.ndjson"
     if path.exists():
         return path
@@ -314,7 +318,7 @@ async def _post_bundles(url: str, lines: Iterator[bytes], concurrency: int) -> l
 def ingest(args: argparse.Namespace, patients: int, meter: CpuMeter) -> dict:
     """Load the dataset through the transaction endpoint and report the rate."""
     path = bundle_file(args, patients)
-    resources = patients * RESOURCES_PER_PATIENT
+    resources = patients * RESOURCES_PER_PATIENT + FORMULARY_SIZE
     log(f"ingesting {resources} resources, {args.ingest_connections} connections")
     with open(path, "rb") as bundles:
         meter.start()
@@ -478,7 +482,7 @@ def main() -> None:
         # Its output joins the progress on stderr: stdout is for the report alone.
         subprocess.run([shafa_command(), "db", "upgrade"], env=env, check=True, stdout=sys.stderr)
     report: dict = {
-        "dataset_resources": patients * RESOURCES_PER_PATIENT,
+        "dataset_resources": patients * RESOURCES_PER_PATIENT + FORMULARY_SIZE,
         "dataset_patients": patients,
         "machine_cores": os.cpu_count(),
         # Other work on the machine skews every figure: a high start load flags a noisy run.

@@ -300,14 +300,17 @@ def _ranges(
     sa, the target starts after the search range ends; ap, the ranges overlap (the caller
     widens the search range first).
     """
-    contains = and_(target_low >= low, target_high <= high)
+    # Stored ranges have target_low <= target_high, so each bound below that adds nothing to the
+    # meaning gives the index on low or high a closed range to scan: without target_low <= high,
+    # birthdate=1994-03-22 read every patient born before 1994 through the index on high.
+    contains = and_(target_low >= low, target_low <= high, target_high <= high)
     return {
         "eq": contains,
         "ne": not_(contains),
         "gt": target_high > high,
         "lt": target_low < low,
-        "ge": or_(target_high > high, contains),
-        "le": or_(target_low < low, contains),
+        "ge": and_(target_high >= low, or_(target_high > high, contains)),
+        "le": and_(target_low <= high, or_(target_low < low, contains)),
         "sa": target_low > high,
         "eb": target_high < low,
         "ap": and_(target_low <= high, target_high >= low),
