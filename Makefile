@@ -25,7 +25,7 @@ run: install
 
 ## Install and run every check: lint, types, and the whole test suite (SQLite and PostgreSQL)
 test: install
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests bench tools
 	$(BIN)/mypy
 	$(BIN)/pytest -q
 

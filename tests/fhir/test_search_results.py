@@ -67,15 +67,6 @@ def test_summary_count_gives_the_total_alone(seven: httpx.Client) -> None:
     assert [link["relation"] for link in bundle["link"]] == ["self", "first"]
 
 
-def test_an_unsupported_summary_is_a_warning_or_under_strict_a_400(seven: httpx.Client) -> None:
-    bundle = seven.get("/Patient", params={"_summary": "true"}).json()
-    assert "_summary" in outcome(bundle)["issue"][0]["diagnostics"]
-    strict = seven.get(
-        "/Patient", params={"_summary": "true"}, headers={"Prefer": "handling=strict"}
-    )
-    assert strict.status_code == 400
-
-
 def test_elements_keeps_only_the_named_elements_and_marks_them_subsetted(
     seven: httpx.Client,
 ) -> None:
@@ -188,7 +179,9 @@ def test_failed_searches_leave_no_transaction_behind(seven: httpx.Client) -> Non
     # hand its connection back still inside it, a later write on that connection would fail
     # as read-only. More failures than the pool holds connections reach every connection.
     for _ in range(40):
-        bad = seven.get("/Patient", params={"birthdate": "notadate"}, headers={"Prefer": "handling=strict"})
+        bad = seven.get(
+            "/Patient", params={"birthdate": "notadate"}, headers={"Prefer": "handling=strict"}
+        )
         assert bad.status_code == 400
     for number in range(40):
         patient = {"resourceType": "Patient", "id": f"after{number}", "gender": "other"}

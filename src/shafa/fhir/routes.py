@@ -296,9 +296,12 @@ async def _get_in_bundle(
         return 200, await _search_bundle(conn, settings, base, res_type, params)
     fhir_id = check_id(segments[1])
     if len(segments) == 2:
-        return 200, (await store.read(conn, res_type, fhir_id)).resource()
+        shape = subsetting.parse_shape(dict(params), search=False)
+        return 200, shape.apply((await store.read(conn, res_type, fhir_id)).resource())
     if len(segments) == 4 and segments[2] == "_history" and segments[3].isdigit():
-        return 200, (await store.vread(conn, res_type, fhir_id, int(segments[3]))).resource()
+        shape = subsetting.parse_shape(dict(params), search=False)
+        stored = await store.vread(conn, res_type, fhir_id, int(segments[3]))
+        return 200, shape.apply(stored.resource())
     if len(segments) == 3 and segments[2] == "_history":
         return 200, await _history(conn, settings, base, dict(params), res_type, fhir_id)
     raise invalid(f"GET {url!r} is not a read, vread, search or history URL")
@@ -347,25 +350,13 @@ async def _history(
 # --- type level -----------------------------------------------------------------------------
 
 
-def _result_options(
-    params: dict[str, str], strict: bool
-) -> tuple[str, bool, set[str] | None, list[Issue]]:
-    """(_summary mode, whether to count, _elements) from the result parameters."""
-    notes: list[Issue] = []
-    summary = params.get("_summary", "false")
-    if summary not in ("false", "count", *subsetting.SUMMARY_MODES):
-        problem = f"_summary={summary} is not supported yet (count, text, data and false are)"
-        if strict:
-            raise invalid(problem, "_summary")
-        notes.append(Issue("not-supported", f"{problem}; ignored", "warning", ("_summary",)))
-        summary = "false"
+def _result_options(params: dict[str, str]) -> tuple[subsetting.Shape, bool]:
+    """(_summary and _elements, whether to count) from the result parameters."""
+    shape = subsetting.parse_shape(params, search=True)
     total = params.get("_total", "accurate")
     if total not in ("none", "estimate", "accurate"):
         raise invalid(f"_total={total!r}: use none, estimate or accurate", "_total")
-    elements = None
-    if "_elements" in params:
-        elements = {e.strip() for e in params["_elements"].split(",") if e.strip()}
-    return summary, total != "none" or summary == "count", elements, notes
+    return shape, total != "none" or shape.summary == "count"
 
 
 async def _search_bundle(
@@ -381,10 +372,9 @@ async def _search_bundle(
     count, offset = paging(settings, named)
     query = search.parse_search(res_type, params, strict=strict)
     includes = search.parse_includes(params)
-    summary, with_total, elements, notes = _result_options(named, strict)
-    if summary == "count":
+    shape, with_total = _result_options(named)
+    if shape.summary == "count":
         count = 0
-    subsets = elements is not None or summary in subsetting.SUMMARY_MODES
     sort = search.parse_sort(res_type, named["_sort"]) if named.get("_sort") else None
     cursor = search.Cursor.parse(named["_cursor"]) if "_cursor" in named else None
     kept = [(k, v) for k, v in query.used if k not in ("_count", "_offset", "_cursor")]
@@ -421,10 +411,8 @@ async def _search_bundle(
     entries: list[dict[str, Any]] = [
         {
             "fullUrl": f"{base}/{res_type}/{row.fhir_id}",
-            "resource": subsetting.subset(
-                jsonio.parse(row.content), elements=elements, summary=summary
-            )
-            if subsets
+            "resource": shape.apply(jsonio.parse(row.content))
+            if shape.subsets
             else orjson.Fragment(row.content),
             "search": {"mode": "match"},
         }
@@ -439,9 +427,10 @@ async def _search_bundle(
             }
             for row in await search.included(conn, rows, includes)
         ]
-    issues = [*query.ignored, *notes]
-    if issues:
-        entries.append({"resource": operation_outcome(issues), "search": {"mode": "outcome"}})
+    if query.ignored:
+        entries.append(
+            {"resource": operation_outcome(query.ignored), "search": {"mode": "outcome"}}
+        )
     bundle: dict[str, Any] = {"resourceType": "Bundle", "type": "searchset"}
     if total is not None:
         bundle["total"] = total
@@ -540,22 +529,29 @@ async def conditional_delete(call: Call) -> Response:
 # --- instance level -------------------------------------------------------------------------
 
 
+def _shaped(stored: store.Stored, shape: subsetting.Shape) -> Any:
+    """The stored resource, cut down if _summary or _elements ask (R4 search.html#summary)."""
+    return shape.apply(stored.resource()) if shape.subsets else stored.content
+
+
 async def read(call: Call) -> Response:
     """Read the current version (R4 http.html#read); 410 once deleted."""
+    shape = subsetting.parse_shape(call.params, search=False)
     async with single_statement(call.engine) as conn:
         stored = await store.read(conn, call.res_type, call.fhir_id)
     if _not_modified(call.request, stored):
         return Response(status_code=304, headers=_version_headers(stored))
-    return fhir_response(stored.content, headers=_version_headers(stored))
+    return fhir_response(_shaped(stored, shape), headers=_version_headers(stored))
 
 
 async def vread(call: Call) -> Response:
     """Read one version (R4 http.html#vread)."""
     if not call.version.isdigit():
         raise not_found(f"{call.version!r} is not a version of {call.res_type}/{call.fhir_id}")
+    shape = subsetting.parse_shape(call.params, search=False)
     async with single_statement(call.engine) as conn:
         stored = await store.vread(conn, call.res_type, call.fhir_id, int(call.version))
-    return fhir_response(stored.content, headers=_version_headers(stored))
+    return fhir_response(_shaped(stored, shape), headers=_version_headers(stored))
 
 
 async def update(call: Call) -> Response:
