@@ -303,18 +303,29 @@ def _ranges(
     # Stored ranges have target_low <= target_high, so each bound below that adds nothing to the
     # meaning gives the index on low or high a closed range to scan: without target_low <= high,
     # birthdate=1994-03-22 read every patient born before 1994 through the index on high.
-    contains = and_(target_low >= low, target_low <= high, target_high <= high)
-    return {
-        "eq": contains,
-        "ne": not_(contains),
-        "gt": target_high > high,
-        "lt": target_low < low,
-        "ge": and_(target_high >= low, or_(target_high > high, contains)),
-        "le": and_(target_low <= high, or_(target_low < low, contains)),
-        "sa": target_low > high,
-        "eb": target_high < low,
-        "ap": and_(target_low <= high, target_high >= low),
-    }[prefix]
+    def contains() -> ColumnElement[bool]:
+        return and_(target_low >= low, target_low <= high, target_high <= high)
+
+    # Only the prefix asked for is built: SQL expressions are dear to construct.
+    match prefix:
+        case "eq":
+            return contains()
+        case "ne":
+            return not_(contains())
+        case "gt":
+            return target_high > high
+        case "lt":
+            return target_low < low
+        case "ge":
+            return and_(target_high >= low, or_(target_high > high, contains()))
+        case "le":
+            return and_(target_low <= high, or_(target_low < low, contains()))
+        case "sa":
+            return target_low > high
+        case "eb":
+            return target_high < low
+        case _:  # ap
+            return and_(target_low <= high, target_high >= low)
 
 
 def _date_match(c: Criterion, target_low: Any, target_high: Any) -> ColumnElement[bool]:
@@ -380,14 +391,11 @@ def _number_condition(prefix: str, number: Decimal, column: Any) -> ColumnElemen
     if prefix == "ap":
         margin = abs(number) / 10
         return and_(column >= number - margin, column <= number + margin)
-    return {
-        "gt": column > number,
-        "sa": column > number,
-        "lt": column < number,
-        "eb": column < number,
-        "ge": column >= number,
-        "le": column <= number,
-    }[prefix]
+    if prefix in ("gt", "sa"):
+        return column > number
+    if prefix in ("lt", "eb"):
+        return column < number
+    return column >= number if prefix == "ge" else column <= number
 
 
 def _number(res_type: str, c: Criterion) -> Select[Any]:
