@@ -223,12 +223,14 @@ def run_size(args: argparse.Namespace, resources: int) -> dict[str, Any]:
         report["summary_count"] = {
             res_type: time_counts(base, res_type, args.count_repeats) for res_type in COUNTED_TYPES
         }
-        slowest = max(report["searches"], key=lambda n: report["searches"][n]["p99_ms"])
-        report["explain_slowest"] = {
-            "search": slowest,
-            "query": report["searches"][slowest]["example"],
-            "plan": asyncio.run(explain(database_url, report["searches"][slowest]["example"])),
-        }
+        if report["searches"]:
+            slowest = max(report["searches"], key=lambda n: report["searches"][n]["p99_ms"])
+            example = report["searches"][slowest]["example"]
+            report["explain_slowest"] = {
+                "search": slowest,
+                "query": example,
+                "plan": asyncio.run(explain(database_url, example)),
+            }
     finally:
         stop_server(server)
     return report
@@ -247,7 +249,11 @@ def parse_args() -> argparse.Namespace:
         default="100000,1000000",
         help="comma-separated dataset sizes; a database already holding that size is reused",
     )
-    parser.add_argument("--searches", default=",".join(SEARCHES))
+    parser.add_argument(
+        "--searches",
+        default=",".join(SEARCHES),
+        help="comma-separated searches to drive with wrk; empty for the counts alone",
+    )
     parser.add_argument("--seconds", type=int, default=20, help="duration of each wrk search")
     parser.add_argument("--connections", type=int, default=16, help="wrk connections")
     parser.add_argument("--threads", type=int, default=1, choices=(1,))
