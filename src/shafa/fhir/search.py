@@ -11,10 +11,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from functools import cache
 from typing import Any
 from urllib.parse import parse_qsl
 
-from sqlalchemy import ColumnElement, Select, and_, func, literal, not_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, func, literal, not_, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shafa.db.tables import (
@@ -300,6 +301,7 @@ def _ranges(
     sa, the target starts after the search range ends; ap, the ranges overlap (the caller
     widens the search range first).
     """
+
     # Stored ranges have target_low <= target_high, so each bound below that adds nothing to the
     # meaning gives the index on low or high a closed range to scan: without target_low <= high,
     # birthdate=1994-03-22 read every patient born before 1994 through the index on high.
@@ -745,31 +747,48 @@ def parse_includes(pairs: Sequence[tuple[str, str]]) -> list[Include]:
     return found
 
 
-def _include_query(include: Include, rows: list[Any]) -> Select[Any]:
+@cache
+def _include_statement(include: Include) -> Select[Any]:
+    """The live resources one _include or _revinclude reaches from a page, built once a kind.
+
+    Bound parameters: pks (the page's rows of the source type) for _include; ids and types
+    (the page's rows) for _revinclude.
+    """
     r = idx_reference.c
-    link = [r.res_type == include.source]
+    link = [r.res_type == include.source, resources.c.deleted.is_(False)]
     if include.param is not None:
         link.append(r.param == include.param)
     if include.target is not None:
         link.append(r.target_type == include.target)
     if include.reverse:
         # Resources of the source type that point at any of the rows.
-        pointed = [row.fhir_id for row in rows]
-        types = {row.res_type for row in rows}
         return (
             select(resources)
             .join(idx_reference, resources.c.pk == r.resource_pk)
-            .where(*link, r.target_id.in_(pointed), r.target_type.in_(types))
+            .where(
+                *link,
+                r.target_id.in_(bindparam("ids", expanding=True)),
+                r.target_type.in_(bindparam("types", expanding=True)),
+            )
+            .limit(MAX_INCLUDED)
         )
-    sources = [row.pk for row in rows if row.res_type == include.source]
     return (
         select(resources)
         .join(
             idx_reference,
             and_(resources.c.res_type == r.target_type, resources.c.fhir_id == r.target_id),
         )
-        .where(*link, r.resource_pk.in_(sources))
+        .where(*link, r.resource_pk.in_(bindparam("pks", expanding=True)))
+        .limit(MAX_INCLUDED)
     )
+
+
+def _include_params(include: Include, rows: list[Any]) -> dict[str, list[Any]] | None:
+    """The bound values of _include_statement for rows; None when no row can be a source."""
+    if include.reverse:
+        return {"ids": [row.fhir_id for row in rows], "types": list({row.res_type for row in rows})}
+    pks = [row.pk for row in rows if row.res_type == include.source]
+    return {"pks": pks} if pks else None
 
 
 async def included(conn: AsyncConnection, rows: list[Any], includes: list[Include]) -> list[Any]:
@@ -783,8 +802,10 @@ async def included(conn: AsyncConnection, rows: list[Any], includes: list[Includ
             break
         fresh = []
         for include in wanted:
-            query = _include_query(include, frontier).where(resources.c.deleted.is_(False))
-            for row in await conn.execute(query.limit(MAX_INCLUDED)):
+            params = _include_params(include, frontier)
+            if params is None:
+                continue
+            for row in await conn.execute(_include_statement(include), params):
                 if row.pk not in seen:
                     seen.add(row.pk)
                     fresh.append(row)
