@@ -60,11 +60,17 @@ class Criterion:
     chain: str | None = None  # what follows the first '.' of a chained parameter
 
 
-def split_escaped(text: str, separator: str) -> list[str]:
-    """Split on a separator not escaped with a backslash, and unescape (R4 search.html#escaping)."""
+def split_escaped(text: str, separator: str, *, unescape: bool = True) -> list[str]:
+    """Split on a separator not escaped with a backslash (R4 search.html#escaping).
+
+    The parts are unescaped unless they are to be split again: a value is split on `,` into
+    OR-ed values, a composite's on `$`, a token's on `|`, each keeping the escapes of the next.
+    """
     parts, current, escaped = [], [], False
     for char in text:
         if escaped:
+            if not unescape:
+                current.append("\\")
             current.append(char)
             escaped = False
         elif char == "\\":
@@ -76,6 +82,11 @@ def split_escaped(text: str, separator: str) -> list[str]:
             current.append(char)
     parts.append("".join(current))
     return parts
+
+
+def unescaped(text: str) -> str:
+    """A search value with its escapes removed (R4 search.html#escaping)."""
+    return split_escaped(text, "")[0] if "\\" in text else text
 
 
 def parse_query(query: str | Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -128,14 +139,19 @@ def parse_search(res_type: str, pairs: Sequence[tuple[str, str]], *, strict: boo
                 continue
         if value == "":
             raise invalid(f"Search parameter {raw_name!r} has no value", raw_name)
-        found.append(Criterion(name, modifier or None, tuple(split_escaped(value, ","))))
+        found.append(Criterion(name, modifier or None, _or_values(value)))
         used.append((raw_name, value))
     return Query(found, used, ignored)
 
 
+def _or_values(value: str) -> tuple[str, ...]:
+    """The comma-separated values of a parameter, each still escaped (see split_escaped)."""
+    return tuple(split_escaped(value, ",", unescape=False))
+
+
 def _chain_criterion(res_type: str, raw_name: str, value: str) -> Criterion:
     """A chained parameter, checked: its head must be a reference parameter of res_type."""
-    criterion = _chained(raw_name, tuple(split_escaped(value, ",")))
+    criterion = _chained(raw_name, _or_values(value))
     param = searchparams.params_for(res_type).get(criterion.name)
     if param is None or param.type != "reference":
         raise invalid(
@@ -167,7 +183,7 @@ def _has_criterion(res_type: str, raw_name: str, value: str) -> Criterion:
         raise invalid(f"{raw_name}: {source}.{reference} cannot point to a {res_type}", raw_name)
     # The rest is checked as a parameter of the source type, nested _has and chains included.
     parse_search(source, [(rest, value)], strict=True)
-    return Criterion("_has", None, tuple(split_escaped(value, ",")), f"{source}:{reference}:{rest}")
+    return Criterion("_has", None, _or_values(value), f"{source}:{reference}:{rest}")
 
 
 def criteria(res_type: str, pairs: Sequence[tuple[str, str]]) -> list[Criterion]:
@@ -182,7 +198,7 @@ def _token(res_type: str, c: Criterion) -> Select[Any]:
     """
     if c.modifier == "text":
         options = [
-            idx_token.c.text.startswith(indexing.normalise_text(value), autoescape=True)
+            idx_token.c.text.startswith(indexing.normalise_text(unescaped(value)), autoescape=True)
             for value in c.values
         ]
         return _in_index(idx_token, res_type, c.name, or_(*options))
@@ -192,7 +208,7 @@ def _token(res_type: str, c: Criterion) -> Select[Any]:
         )
     options = []
     for value in c.values:
-        parts = split_escaped(value, "|") if "|" in value else [value]
+        parts = split_escaped(value, "|")
         if len(parts) == 1:
             options.append(idx_token.c.code == parts[0])
         elif len(parts) == 2:
@@ -210,7 +226,7 @@ def _token(res_type: str, c: Criterion) -> Select[Any]:
 
 def _string(res_type: str, c: Criterion) -> Select[Any]:
     options: list[ColumnElement[bool]] = []
-    for value in c.values:
+    for value in map(unescaped, c.values):
         if c.modifier == "exact":
             options.append(idx_string.c.exact == value)
         elif c.modifier == "contains":
@@ -235,7 +251,7 @@ def _reference(res_type: str, c: Criterion) -> Select[Any]:
             f"Modifier :{c.modifier} is not supported on {c.name}", f"{c.name}:{c.modifier}"
         )
     options = []
-    for value in c.values:
+    for value in map(unescaped, c.values):
         if "://" in value or value.startswith("urn:"):
             options.append(idx_reference.c.url == value)
             continue
@@ -259,13 +275,14 @@ def _reference(res_type: str, c: Criterion) -> Select[Any]:
 def _uri(res_type: str, c: Criterion) -> Select[Any]:
     """Exact uri match; :below finds uris under the value, :above those the value is under."""
     uri = idx_uri.c.uri
+    values = [unescaped(value) for value in c.values]
     if c.modifier == "below":
-        match = or_(*(uri.startswith(value, autoescape=True) for value in c.values))
+        match = or_(*(uri.startswith(value, autoescape=True) for value in values))
     elif c.modifier == "above":
         # The stored uri is a prefix of the value: value LIKE uri || '%'.
-        match = or_(*(literal(value).startswith(uri) for value in c.values))
+        match = or_(*(literal(value).startswith(uri) for value in values))
     elif c.modifier is None:
-        match = uri.in_(c.values)
+        match = uri.in_(values)
     else:
         raise invalid(
             f"Modifier :{c.modifier} is not supported on {c.name}", f"{c.name}:{c.modifier}"
