@@ -66,6 +66,7 @@ from typing import Any
 
 from shafa.fhir.fhirpath import (
     Path,
+    UnsupportedExpression,
     compile_branches,
     compile_path_with_entry_keys,
     compile_relative,
@@ -513,7 +514,8 @@ def composite_sources(resource_type: str, code: str) -> tuple[str, ...]:
 
 def composite_elements(resource: dict[str, Any], code: str) -> list[list[list[Any]]]:
     """For each element of a composite parameter in the resource that has every component, the
-    index rows (of the component's parameter type) of each component."""
+    index rows of each component: those of its parameter's type, without the texts of tokens
+    (no composite searches them)."""
     return _composite_extractor(resource["resourceType"], code)[0].path(resource)
 
 
@@ -555,12 +557,13 @@ def _composite_extractor(
                         break  # an element without every component matches no search
                     selected.append(values)
                 else:
-                    rows = []
-                    for values, builder in zip(reversed(selected), builders, strict=True):
-                        component_rows: _Rows = []
-                        builder(code, values, component_rows)
-                        rows.append(component_rows)
-                    found.append(rows)
+                    rows: list[_Rows] = [[] for _ in builders]
+                    for values, builder, out in zip(
+                        reversed(selected), builders, rows, strict=True
+                    ):
+                        builder(code, values, out)
+                    if all(rows):  # not so when a CodeableConcept has a text only, say
+                        found.append(rows)
         return found
 
     return _Extractor(code, "composite", elements, _composite_adder(parts)), keys
@@ -633,10 +636,14 @@ def of_type_params(resource_type: str) -> frozenset[str]:
     """The token parameters of resource_type whose values are Identifiers: those :of-type takes."""
     found = set()
     for code, param in params_for(resource_type).items():
-        if param.type == "token":
+        if param.type != "token":
+            continue
+        try:
             branches = compile_branches(param.expression, resource_type)
-            if branches and all(branch.type_name == "Identifier" for branch in branches):
-                found.add(code)
+        except UnsupportedExpression:  # evaluated by fhirpathpy: its types are not known here
+            continue
+        if branches and all(branch.type_name == "Identifier" for branch in branches):
+            found.add(code)
     return frozenset(found)
 
 
