@@ -557,12 +557,13 @@ def _composite_extractor(
                         break  # an element without every component matches no search
                     selected.append(values)
                 else:
-                    rows: list[_Rows] = [[] for _ in builders]
-                    for values, builder, out in zip(
-                        reversed(selected), builders, rows, strict=True
-                    ):
-                        builder(code, values, out)
-                    if all(rows):  # not so when a CodeableConcept has a text only, say
+                    rows: list[_Rows] = []
+                    for values, builder in zip(reversed(selected), builders, strict=True):
+                        rows.append([])
+                        builder(code, values, rows[-1])
+                        if not rows[-1]:
+                            break  # a CodeableConcept with a text only, say: no code to match
+                    else:
                         found.append(rows)
         return found
 
