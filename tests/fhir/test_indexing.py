@@ -8,7 +8,21 @@ from typing import Any
 
 import pytest
 
-from shafa.fhir.indexing import DATE_MAX, DATE_MIN, IndexRows, extract, normalise_text
+from shafa.db.tables import idx_composite
+from shafa.fhir.indexing import (
+    COMPOSITE_COLUMNS,
+    DATE_MAX,
+    DATE_MIN,
+    IndexRows,
+    composite_key,
+    composite_parts,
+    composite_sources,
+    extract,
+    normalise_text,
+    of_type_params,
+    reference_constraint,
+    token_constraint,
+)
 from shafa.fhir.searchparams import all_resource_types, param_by_url, params_for
 
 EXAMPLES = sorted((Path(__file__).parent.parent / "data" / "fhir-examples").glob("*.json"))
@@ -445,6 +459,11 @@ def test_official_examples_give_well_formed_rows(example: Path) -> None:
         for row in getattr(rows, kind):
             assert known[row[0]].type == kind
         assert len(set(getattr(rows, kind))) == len(getattr(rows, kind))
+    for row in rows.composite:
+        assert known[row[0]].type == "composite" or row[0] in of_type_params(
+            resource["resourceType"]
+        )
+    assert len(set(rows.composite)) == len(rows.composite)
     for _param, normalised, exact in rows.string:
         assert 0 < len(normalised) <= 255 and 0 < len(exact) <= 255
     for _param, low, high in rows.date:
@@ -488,3 +507,167 @@ def test_registry_has_resource_params_with_expressions_only() -> None:
         ("http://hl7.org/fhir/SearchParameter/clinical-code", "code"),
         ("http://hl7.org/fhir/SearchParameter/Observation-value-quantity", "value.as(Quantity)"),
     )
+
+
+# --- composite (search.html#composite: all components within one element) ------------------------
+
+LOINC = "http://loinc.org"
+UCUM = "http://unitsofmeasure.org"
+
+
+def _blood_pressure() -> dict[str, Any]:
+    def component(code: str, value: int) -> dict[str, Any]:
+        return {
+            "code": {"coding": [{"system": LOINC, "code": code}]},
+            "valueQuantity": {"value": Decimal(value), "system": UCUM, "code": "mm[Hg]"},
+        }
+
+    return {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"coding": [{"system": LOINC, "code": "85354-9"}], "text": "Blood pressure"},
+        "component": [component("8480-6", 120), component("8462-4", 80)],
+    }
+
+
+def _composite(rows: IndexRows, param: str) -> set[tuple[Any, ...]]:
+    """(hash, {column: value}) of the param's composite rows, as sortable tuples."""
+    found = set()
+    for row in rows.composite:
+        if row[0] == param:
+            columns = zip(COMPOSITE_COLUMNS, row[2:], strict=True)
+            found.add((row[1], tuple(sorted((k, v) for k, v in columns if v is not None))))
+    return found
+
+
+def _row(*constraints: str, **columns: Any) -> tuple[Any, ...]:
+    return composite_key(constraints), tuple(sorted(columns.items()))
+
+
+def _mm_hg(value: int) -> dict[str, Any]:
+    return {"value": Decimal(value), "system": UCUM, "code": "mm[Hg]"}
+
+
+def test_composite_rows_pair_values_of_one_element_only() -> None:
+    rows = _composite(extract(_blood_pressure()), "component-code-value-quantity")
+    assert rows == {
+        _row(token_constraint(None, "8480-6"), **_mm_hg(120)),
+        _row(token_constraint(LOINC, "8480-6"), **_mm_hg(120)),
+        _row(token_constraint(LOINC, None), **_mm_hg(120)),
+        _row(token_constraint(None, "8462-4"), **_mm_hg(80)),
+        _row(token_constraint(LOINC, "8462-4"), **_mm_hg(80)),
+        _row(token_constraint(LOINC, None), **_mm_hg(80)),
+    }  # and no row pairs the systolic code with the diastolic value
+
+
+def test_combo_composites_are_the_observation_and_its_components() -> None:
+    # combo-code-value-quantity is code-value-quantity | component-code-value-quantity: its
+    # values are searched in their rows, not stored twice.
+    observation = _blood_pressure() | {"valueQuantity": _mm_hg(1)}
+    rows = extract(observation)
+    assert _composite(rows, "combo-code-value-quantity") == set()
+    assert _composite(rows, "code-value-quantity") == {
+        _row(token_constraint(None, "85354-9"), **_mm_hg(1)),
+        _row(token_constraint(LOINC, "85354-9"), **_mm_hg(1)),
+        _row(token_constraint(LOINC, None), **_mm_hg(1)),
+    }
+    assert composite_sources("Observation", "combo-code-value-quantity") == (
+        "code-value-quantity",
+        "component-code-value-quantity",
+    )
+    assert composite_sources("Observation", "combo-code-value-concept") == (
+        "code-value-concept",
+        "component-code-value-concept",
+    )
+    assert composite_sources("Observation", "code-value-quantity") == ("code-value-quantity",)
+
+
+def test_composite_without_every_component_has_no_rows() -> None:
+    observation = _blood_pressure()
+    observation["component"][0] = {"code": {"text": "systolic"}, "valueString": "high"}
+    rows = extract(observation)
+    assert {dict(row[1])["value"] for row in _composite(rows, "component-code-value-quantity")} == {
+        Decimal(80)
+    }
+    assert _composite(rows, "code-value-quantity") == set()
+
+
+def _coded(value: dict[str, Any]) -> dict[str, Any]:
+    return {"resourceType": "Observation", "code": {"coding": [{"code": "x"}]}, **value}
+
+
+def test_composite_dates_and_strings() -> None:
+    any_x = token_constraint(None, "x")
+    dated = _composite(extract(_coded({"valueDateTime": "2024-05"})), "code-value-date")
+    end = _utc(2024, 5, 31, 23, 59, 59, 999999)
+    assert _row(any_x, low=_utc(2024, 5, 1), high=end) in dated
+    text = _composite(extract(_coded({"valueString": "Héllo  World"})), "code-value-string")
+    assert _row(any_x, text="hello world") in text
+
+
+def test_two_exact_components_hash_each_combination_of_their_constraints() -> None:
+    sct = "http://snomed.info/sct"
+    concept = {"valueCodeableConcept": {"coding": [{"system": sct, "code": "1"}], "text": "a"}}
+    coded = _composite(extract(_coded(concept)), "code-value-concept")
+    x = [token_constraint(None, "x"), token_constraint("", "x")]  # no system: none for system|
+    one = [token_constraint(None, "1"), token_constraint(sct, "1"), token_constraint(sct, None)]
+    assert coded == {_row(a, b) for a in x for b in one}
+
+
+def test_composite_number_components_fill_two_columns() -> None:
+    sequence = {
+        "resourceType": "MolecularSequence",
+        "coordinateSystem": 0,
+        "referenceSeq": {"chromosome": {"coding": [{"code": "1"}]}},
+        "variant": [{"start": 10, "end": 20}],
+    }
+    rows = _composite(extract(sequence), "chromosome-variant-coordinate")
+    assert _row(token_constraint(None, "1"), value=Decimal(10), value2=Decimal(20)) in rows
+    parts = composite_parts("MolecularSequence", "chromosome-variant-coordinate")
+    assert [part.columns for part in parts] == [(), ("value",), ("value2",)]
+
+
+def test_relationship_pairs_the_target_with_the_relation() -> None:
+    # The R4 bundle swaps the two components' expressions; they are paired as later versions do.
+    document = {
+        "resourceType": "DocumentReference",
+        "status": "current",
+        "content": [{"attachment": {"url": "http://x"}}],
+        "relatesTo": [{"code": "replaces", "target": {"reference": "DocumentReference/old"}}],
+    }
+    rows = _composite(extract(document), "relationship")
+    target = reference_constraint("DocumentReference", "old", None)
+    assert _row(target, token_constraint(None, "replaces")) in rows
+
+
+def test_every_composite_fits_the_composite_columns() -> None:
+    assert [c.name for c in idx_composite.columns][2:] == ["param", "hash", *COMPOSITE_COLUMNS]
+    for resource_type in all_resource_types():
+        for code, param in params_for(resource_type).items():
+            if param.type == "composite":
+                parts = composite_parts(resource_type, code)
+                assert len(parts) == len(param.components)
+                assert parts[0].columns == ()  # the first component is always matched exactly
+
+
+def test_identifier_types_are_indexed_with_their_identifier_for_of_type() -> None:
+    v2 = "http://terminology.hl7.org/CodeSystem/v2-0203"
+    patient = {
+        "resourceType": "Patient",
+        "identifier": [
+            {"type": {"coding": [{"system": v2, "code": "MR"}]}, "value": "123"},
+            {"type": {"coding": [{"system": v2, "code": "DL"}, {"code": "local"}]}, "value": "456"},
+            {"type": {"text": "no coding"}, "value": "789"},
+        ],
+    }
+
+    def of_type(system: str, code: str, value: str) -> tuple[Any, ...]:
+        return _row(token_constraint(system, code), token_constraint(None, value))
+
+    assert _composite(extract(patient), "identifier") == {
+        of_type(v2, "MR", "123"),
+        of_type(v2, "DL", "456"),
+        of_type("", "local", "456"),
+    }  # and not MR with 456
+    assert "identifier" in of_type_params("Patient")
+    assert "code" not in of_type_params("Observation")

@@ -3,6 +3,7 @@
 import httpx
 import pytest
 
+from shafa.fhir import searchparams
 from shafa.fhir.resource_types import RESOURCE_TYPES
 
 VALID = {"resourceType": "Patient", "birthDate": "1990-01-02", "gender": "female"}
@@ -61,19 +62,32 @@ def test_the_capability_statement_lists_every_type_and_only_working_search_param
     assert statement["fhirVersion"] == "4.0.1"
     described = {r["type"]: r for r in statement["rest"][0]["resource"]}
     assert set(described) == RESOURCE_TYPES
-    for res_type in ("Patient", "Observation", "MedicationRequest", "Encounter"):
+    values = {
+        "token": "x",
+        "string": "x",
+        "reference": "Patient/x",
+        "uri": "http://x",
+        "date": "ge2020-01-01",
+        "number": "gt1.5",
+        "quantity": "le5.4|http://unitsofmeasure.org|mg",
+    }
+    for res_type in ("Patient", "Observation", "MedicationRequest", "Encounter", "Group"):
         for param in described[res_type]["searchParam"]:
-            value = {
-                "token": "x",
-                "string": "x",
-                "reference": "Patient/x",
-                "uri": "http://x",
-                "date": "ge2020-01-01",
-                "number": "gt1.5",
-                "quantity": "le5.4|http://unitsofmeasure.org|mg",
-            }[param["type"]]
+            if param["type"] == "composite":  # a value of each component's type, joined by $
+                components = searchparams.params_for(res_type)[param["name"]].components
+                types = [searchparams.param_by_url(url).type for url, _ in components]
+                value = "$".join(values[kind] for kind in types)
+            else:
+                value = values[param["type"]]
             response = fhir.get(f"/{res_type}", params={param["name"]: value})
             assert response.status_code == 200, (res_type, param["name"], response.text)
+            if ":of-type" in param["documentation"]:
+                of_type = {f"{param['name']}:of-type": "http://x|MR|1"}
+                assert fhir.get(f"/{res_type}", params=of_type).status_code == 200
+    observation = {p["name"]: p for p in described["Observation"]["searchParam"]}
+    assert observation["component-code-value-quantity"]["type"] == "composite"
+    assert ":of-type" in observation["identifier"]["documentation"]
+    assert ":of-type" not in observation["code"]["documentation"]
     interactions = {i["code"] for i in described["Patient"]["interaction"]}
     assert {
         "read",

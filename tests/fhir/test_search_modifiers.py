@@ -62,3 +62,19 @@ def test_uri_exact_below_and_above(value_sets: httpx.Client) -> None:
     assert found(value_sets, "ValueSet", {"url:below": BASE}) == {"icd", "atc"}
     above = {"url:above": f"{BASE}/icd10/chapter1/block-A00"}
     assert found(value_sets, "ValueSet", above) == {"icd"}
+
+
+def test_escaped_separators_belong_to_the_value(fhir: httpx.Client) -> None:
+    # R4 search.html#escaping: \| and \, are a value's own characters, at every level of parsing.
+    put(
+        fhir,
+        {
+            "resourceType": "Patient",
+            "id": "odd",
+            "identifier": [{"system": "urn:x", "value": "12|34,5"}],
+            "name": [{"family": "Smith, Jr"}],
+        },
+    )
+    assert found(fhir, "Patient", {"identifier": r"urn:x|12\|34\,5"}) == {"odd"}
+    assert found(fhir, "Patient", {"identifier": r"12\|34\,5,other"}) == {"odd"}
+    assert found(fhir, "Patient", {"family": r"smith\, jr"}) == {"odd"}

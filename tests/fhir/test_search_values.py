@@ -165,6 +165,7 @@ def test_quantity_values_units_and_prefixes(
         ("Observation", {"value-quantity": "5|mg"}),
         ("Patient", {"birthdate:missing": "maybe"}),
         ("Patient", {"birthdate:exact": "1990"}),
+        ("Patient", {"identifier": "|"}),
     ],
 )
 def test_bad_values_are_a_400_naming_the_parameter(

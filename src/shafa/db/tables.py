@@ -194,6 +194,33 @@ Index(
     idx_reference.c.param,
 )
 
+idx_composite = _index_table(
+    "idx_composite",
+    "Composite search values, one row for each element and combination of its component values;"
+    " and the (type, value) pairs of Identifiers for token :of-type.",
+    # A 64-bit hash of the components matched exactly (token, reference, uri), in one of the
+    # forms a search can ask for them (see fhir.indexing, composite rows).
+    Column("hash", BigInteger, nullable=False),
+    # The components compared by prefix or range: a quantity (value and unit) or a number,
+    # a second number, a date range, a string.
+    Column("value", Numeric, nullable=True),
+    Column("system", String(INDEXED_URI), nullable=True),
+    Column("code", String(INDEXED_TEXT), nullable=True),
+    Column("unit", String(INDEXED_TEXT), nullable=True),
+    Column("value2", Numeric, nullable=True),
+    Column("low", UtcDateTime, nullable=True),
+    Column("high", UtcDateTime, nullable=True),
+    Column("text", String(INDEXED_TEXT), nullable=True),
+)
+# One probe for the exact components, a range scan within it for a quantity or the first number.
+Index(
+    "ix_idx_composite_hash",
+    idx_composite.c.res_type,
+    idx_composite.c.param,
+    idx_composite.c.hash,
+    idx_composite.c.value,
+)
+
 INDEX_TABLES = {
     "string": idx_string,
     "token": idx_token,
@@ -202,6 +229,7 @@ INDEX_TABLES = {
     "quantity": idx_quantity,
     "uri": idx_uri,
     "reference": idx_reference,
+    "composite": idx_composite,
 }
 
 INDEX_TABLE_ORDER = tuple(INDEX_TABLES)

@@ -4,7 +4,7 @@ from functools import cache
 from typing import Any
 
 from shafa import __version__
-from shafa.fhir import search, searchparams
+from shafa.fhir import indexing, search, searchparams
 from shafa.fhir.operations import validate
 from shafa.fhir.resource_types import RESOURCE_TYPES
 
@@ -31,7 +31,20 @@ MODIFIERS = {
     "date": "Prefixes eq ne gt lt ge le sa eb ap; modifier :missing.",
     "number": "Prefixes eq ne gt lt ge le sa eb ap; modifier :missing.",
     "quantity": "Prefixes eq ne gt lt ge le sa eb ap; number|system|code; modifier :missing.",
+    "composite": "Modifier :missing.",
 }
+IDENTIFIER_MODIFIERS = "Modifiers :missing, :not, :text, :of-type (type-system|type-code|value)."
+
+
+def _documentation(res_type: str, code: str, param: searchparams.SearchParam) -> str:
+    if param.type == "token" and code in indexing.of_type_params(res_type):
+        return IDENTIFIER_MODIFIERS
+    if param.type == "composite":
+        # R4 search.html#composite: the parts in order, each as its own parameter's type.
+        parts = indexing.composite_parts(res_type, code)
+        shape = "$".join(f"[{part.param.code} ({part.param.type})]" for part in parts)
+        return f"Values {shape}, all within one element. {MODIFIERS['composite']}"
+    return MODIFIERS[param.type]
 
 
 @cache
@@ -57,7 +70,7 @@ def _resources() -> list[dict[str, Any]]:
                 "name": code,
                 "type": param.type,
                 "definition": param.url,
-                "documentation": MODIFIERS[param.type],
+                "documentation": _documentation(res_type, code, param),
             }
             for code, param in sorted(known.items())
             if param.type in search.SEARCHABLE_TYPES and code != "_id"

@@ -24,7 +24,7 @@ import gzip
 import json
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
@@ -35,8 +35,9 @@ from shafa.fhir.resource_types import RESOURCE_TYPES
 log = logging.getLogger(__name__)
 
 Path = Callable[[dict[str, Any]], list[Any]]
-# A compiled sub-expression: (focus collection, root resource) -> result collection.
-_Evaluator = Callable[[list[Any], dict[str, Any]], list[Any]]
+# A compiled sub-expression: (focus collection, root resource) -> result collection. Its results
+# may hold None where a JSON array of primitives has only an extension (json.html#primitive).
+Evaluator = Callable[[list[Any], dict[str, Any]], list[Any]]
 
 # The types a FHIRPath `Resource.x` / `DomainResource.x` path also applies to (FHIR R4 §2.1).
 _ABSTRACT_RESOURCE_TYPES = frozenset({"Resource", "DomainResource"})
@@ -348,7 +349,7 @@ def _is_type(actual: str, wanted: str) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class _Compiled:
-    evaluate: _Evaluator
+    evaluate: Evaluator
     type_name: str | None  # the FHIR type of the result when known: resolves choice elements
     always_empty: bool = False  # e.g. `Account.x` compiled for Patient
     # The keys of each step when the expression only walks members from the focus (most do):
@@ -365,7 +366,7 @@ def _nothing(focus: list[Any], root: dict[str, Any]) -> list[Any]:
 _EMPTY = _Compiled(_nothing, None, always_empty=True, entry_keys=frozenset())
 
 
-def _walker(steps: tuple[tuple[str, ...], ...]) -> _Evaluator:
+def _walker(steps: tuple[tuple[str, ...], ...]) -> Evaluator:
     """Member steps from the focus, arrays flattened (FHIRPath §5.1); a step may read several
     keys, those of a choice element."""
 
@@ -399,7 +400,7 @@ def _distinct(values: list[Any]) -> list[Any]:
     return out
 
 
-def _then(source: _Evaluator, step: _Evaluator) -> _Evaluator:
+def _then(source: Evaluator, step: Evaluator) -> Evaluator:
     def evaluate(focus: list[Any], root: dict[str, Any]) -> list[Any]:
         nodes = source(focus, root)
         return step(nodes, root) if nodes else nodes
@@ -710,6 +711,47 @@ def compile_path_with_entry_keys(
         return [value for value in values if value is not None] if None in values else values
 
     return path, compiled.entry_keys
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledPath:
+    """A compiled path evaluated from a focus: what it selects, and facts known about it."""
+
+    evaluate: Evaluator
+    type_name: str | None  # the FHIR type selected, e.g. `Observation_Component`; None if unknown
+    entry_keys: frozenset[str] | None  # keys of the focus it needs, as compile_path's
+    syntax: Hashable  # the parsed path: equal for equal paths
+
+
+def compile_branches(expression: str, resource_type: str) -> tuple[CompiledPath, ...]:
+    """The union branches of an expression that apply to resource_type, each compiled apart.
+
+    A composite parameter's components are paths from the elements its expression selects
+    (R4 search.html#composite), and `Observation | Observation.component` selects elements of
+    two types, so each branch's type must be known to compile the components for it. Raises
+    UnsupportedExpression outside the compiled subset (there is no fallback here).
+    """
+    compiler = _Compiler(resource_type)
+    branches = []
+    for node in _union_branches(_Parser(expression).parse()):
+        if compiler._names_another_type(node):
+            continue
+        compiled = compiler.compile(node, resource_type)
+        if not compiled.always_empty:
+            branches.append(
+                CompiledPath(compiled.evaluate, compiled.type_name, compiled.entry_keys, node)
+            )
+    return tuple(branches)
+
+
+def compile_relative(expression: str, resource_type: str, focus_type: str | None) -> CompiledPath:
+    """An expression evaluated from an element of focus_type; `%resource` is still the resource.
+
+    Raises UnsupportedExpression outside the compiled subset.
+    """
+    node = _Parser(expression).parse()
+    compiled = _Compiler(resource_type).compile(node, focus_type)
+    return CompiledPath(compiled.evaluate, compiled.type_name, compiled.entry_keys, node)
 
 
 def fallback_expressions() -> dict[tuple[str, str], str]:

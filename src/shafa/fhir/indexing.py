@@ -13,6 +13,7 @@ returns IndexRows (a dataclass with slots) whose lists hold one tuple a value, p
     quantity:  (param, Decimal, system|None, code|None, unit|None)
     uri:       (param, uri)                       truncated to 512
     reference: (param, target_type|None, target_id|None, url|None)
+    composite: (param, hash, value, system, code, unit, value2, low, high, text)   see "Composite rows" below
 
 The fields of IndexRows are named after the parameter types, as db.tables.INDEX_TABLES is.
 What each FHIR datatype yields follows FHIR R4 search.html (§3.1.1.4 and the sections of each
@@ -41,24 +42,37 @@ parameter type) and, where the spec leaves room, HAPI FHIR's extractor:
   reference to that resource. A resource (Bundle.entry[0].resource) -> its type and
   id. url is truncated to 512.
 
-Composite and special parameters (Location.near) get no rows: the search engine combines the
-rows of a composite's component parameters, which are extracted as parameters of their own.
+* composite: a row for each element of the composite's expression that has a value for every
+  component and each combination of those values (search.html#composite); the exact components
+  hashed, the others in typed columns. Token parameters whose values are Identifiers also get
+  composite-shaped rows of each type coding with the Identifier's value, for :of-type.
+
+Special parameters (Location.near) get no rows.
 `_id` and `_lastUpdated` are columns of the store; `_text`, `_content`, `_list`, `_query`,
 `_has` and `_type` are not values of a resource. Identical rows of a resource are written once.
 Values of an unexpected shape are skipped: extraction never fails on a valid resource.
 """
 
+import hashlib
+import itertools
 import re
 import unicodedata
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from functools import cache
+from functools import cache, lru_cache, partial
 from typing import Any
 
-from shafa.fhir.fhirpath import Path, compile_path_with_entry_keys, parse_literal_reference
-from shafa.fhir.searchparams import all_resource_types, params_for
+from shafa.fhir.fhirpath import (
+    Path,
+    UnsupportedExpression,
+    compile_branches,
+    compile_path_with_entry_keys,
+    compile_relative,
+    parse_literal_reference,
+)
+from shafa.fhir.searchparams import SearchParam, all_resource_types, param_by_url, params_for
 
 DATE_MIN = datetime(1, 1, 1, tzinfo=UTC)
 DATE_MAX = datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
@@ -87,6 +101,13 @@ _DATE_TIME = re.compile(
 )
 
 
+# (param, hash, value, system, code, unit, value2, low, high, text): see "Composite rows" below.
+CompositeRow = tuple[
+    str, int, Decimal | None, str | None, str | None, str | None, Decimal | None,
+    datetime | None, datetime | None, str | None,
+]  # fmt: skip
+
+
 @dataclass(slots=True)
 class IndexRows:
     """The index rows of one resource, one list a parameter type (see the module docstring)."""
@@ -100,6 +121,10 @@ class IndexRows:
     )
     uri: list[tuple[str, str]] = field(default_factory=list)
     reference: list[tuple[str, str | None, str | None, str | None]] = field(default_factory=list)
+    composite: list[CompositeRow] = field(default_factory=list)
+
+
+KINDS = tuple(kind.name for kind in fields(IndexRows))  # as db.tables.INDEX_TABLES names them
 
 
 def normalise_text(value: str) -> str:
@@ -143,7 +168,8 @@ def _add_token(code: str, system: Any, value: Any, text: Any, out: _Rows) -> Non
         out.append((code, system, value, text or None))
 
 
-def _token_rows(code: str, values: list[Any], out: _Rows) -> None:
+def _token_rows(code: str, values: list[Any], out: _Rows, *, texts: bool = True) -> None:
+    """Token rows; without texts, no display or text is read (a composite reads none)."""
     for value in values:
         if type(value) is str:
             _add_token(code, None, value, None, out)
@@ -155,19 +181,21 @@ def _token_rows(code: str, values: list[Any], out: _Rows) -> None:
             codings = value.get("coding")
             for coding in codings if type(codings) is list else ():
                 if type(coding) is dict:
-                    system, display = coding.get("system"), coding.get("display")
+                    system, display = coding.get("system"), texts and coding.get("display")
                     _add_token(code, system, coding.get("code"), display, out)
-            _add_token(code, None, None, value.get("text"), out)
+            if texts:
+                _add_token(code, None, None, value.get("text"), out)
         elif "value" in value:  # Identifier or ContactPoint
             system = value.get("system")
             if type(system) is str and system in _CONTACT_POINT_SYSTEMS:
                 _add_token(code, None, value["value"], None, out)
             else:
                 kind = value.get("type")
-                text = kind.get("text") if type(kind) is dict else None
+                text = kind.get("text") if texts and type(kind) is dict else None
                 _add_token(code, system, value["value"], text, out)
         else:  # Coding, or an Identifier with a system only
-            _add_token(code, value.get("system"), value.get("code"), value.get("display"), out)
+            display = texts and value.get("display")
+            _add_token(code, value.get("system"), value.get("code"), display, out)
 
 
 def _date_rows(code: str, values: list[Any], out: _Rows) -> None:
@@ -339,6 +367,287 @@ def _reference_rows(code: str, values: list[Any], out: _Rows) -> None:
                 out.append((code, value["resourceType"], value["id"], None))
 
 
+# --- Composite rows ------------------------------------------------------------------------------
+#
+# A composite parameter matches when all its components match within one element of its
+# expression (R4 search.html#composite): `component-code-value-quantity=8480-6$lt60` asks for
+# one Observation.component whose code is 8480-6 and whose value is under 60. So each element
+# gives rows of its own, one for each combination of its components' values, and a search
+# matches one row, never two rows of different elements.
+#
+# The components matched exactly (token, reference, uri) are stored as one 64-bit hash, so that
+# a search for them is one index probe whatever their number, as HAPI FHIR hashes its index
+# values. A search part asks for one "constraint" of a value, such as "code 8480-6 in any
+# system" or "http://loinc.org|8480-6"; a stored value satisfies several, and gets a row for
+# each (each combination of them, when there are several exact components). The components
+# compared by prefix or range (quantity, number, date, string) are stored in typed columns.
+#
+# Token :of-type (search.html#token) is the same shape: an Identifier's type coding and value
+# within one Identifier, a row (param, hash of both) for each coding of the type.
+
+_PART = "\x1f"  # between the texts of one constraint
+_CONSTRAINTS = "\x1e"  # between the constraints of one row
+
+
+def token_constraint(system: str | None, code: str | None) -> str:
+    """What a token search part asks: `code` (system None: any system), `system|code` (system
+    "" for no system), or `system|` (code None: any code of the system)."""
+    if system is None:
+        return f"c{_PART}{code}"
+    if code is None:
+        return f"s{_PART}{system}"
+    return f"t{_PART}{system}{_PART}{code}"
+
+
+def reference_constraint(target_type: str | None, target_id: str | None, url: str | None) -> str:
+    """What a reference (or uri) search part asks: `id` (of any type), `Type/id`, or a URL."""
+    if target_id is None:
+        return f"u{_PART}{url}"
+    return f"r{_PART}{target_type or ''}{_PART}{target_id}"
+
+
+@lru_cache(maxsize=65536)  # the same codes (a LOINC code, an identifier type) recur
+def composite_key(constraints: tuple[str, ...]) -> int:
+    """The stored hash of exact constraints: a signed 64-bit BLAKE2b, stable across processes.
+
+    The rows of every database hold these values: the function must never change without a
+    migration that rebuilds idx_composite.
+    """
+    digest = hashlib.blake2b(_CONSTRAINTS.join(constraints).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def _token_constraints(row: tuple[Any, ...]) -> list[str]:
+    _, system, code, _ = row
+    found = [token_constraint(system, None)] if system else []
+    if code:
+        found += [token_constraint(None, code), token_constraint(system or "", code)]
+    return found
+
+
+def _reference_constraints(row: tuple[Any, ...]) -> list[str]:
+    _, target_type, target_id, url = row
+    found = [reference_constraint(None, None, url)] if url else []
+    if target_id:
+        found += [
+            reference_constraint(None, target_id, None),
+            reference_constraint(target_type, target_id, None),
+        ]
+    return found
+
+
+def _uri_constraints(row: tuple[Any, ...]) -> list[str]:
+    return [reference_constraint(None, None, row[1])]
+
+
+_EXACT = {"token": _token_constraints, "reference": _reference_constraints, "uri": _uri_constraints}
+# Where the ordered components go in a composite row, after param and hash.
+COMPOSITE_COLUMNS = ("value", "system", "code", "unit", "value2", "low", "high", "text")
+_NO_VALUES = (None,) * len(COMPOSITE_COLUMNS)
+
+
+@dataclass(frozen=True, slots=True)
+class CompositePart:
+    """One component of a composite parameter: its parameter, and how it is stored."""
+
+    param: SearchParam
+    expression: str  # relative to the elements of the composite's expression
+    columns: tuple[str, ...]  # where its values go; empty for an exact component (the hash)
+
+
+# The columns a component compared by prefix or range may take, by its type, first free first.
+_ORDERED_COLUMNS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "quantity": (("value", "system", "code", "unit"),),
+    "number": (("value",), ("value2",)),
+    "date": (("low", "high"),),
+    "string": (("text",),),
+}
+
+
+def _ordered_columns(kind: str, taken: set[str]) -> tuple[str, ...]:
+    for columns in _ORDERED_COLUMNS[kind]:
+        if taken.isdisjoint(columns):
+            taken.update(columns)
+            return columns
+    raise ValueError(f"no columns left for another {kind} component")
+
+
+@cache
+def composite_parts(resource_type: str, code: str) -> tuple[CompositePart, ...]:
+    """The components of a composite parameter of resource_type, in the order of its value."""
+    parts = []
+    taken: set[str] = set()
+    for url, expression in params_for(resource_type)[code].components:
+        component = param_by_url(url)
+        if component is None:
+            raise ValueError(f"{code}: unknown component {url}")
+        columns = () if component.type in _EXACT else _ordered_columns(component.type, taken)
+        parts.append(CompositePart(component, expression, columns))
+    return tuple(parts)
+
+
+@cache
+def composite_sources(resource_type: str, code: str) -> tuple[str, ...]:
+    """The composite parameters whose rows hold the values of code: code itself, or the others
+    that its branches are.
+
+    `combo-code-value-quantity` (`Observation | Observation.component`, code and value) is
+    `code-value-quantity` (`Observation`) and `component-code-value-quantity`
+    (`Observation.component`) together: its rows would repeat theirs, so it is searched in
+    theirs and has none of its own.
+    """
+
+    def signatures(other: str) -> list[tuple[Any, ...]]:
+        parts = tuple((p.param.type, p.expression) for p in composite_parts(resource_type, other))
+        expression = params_for(resource_type)[other].expression
+        return [(branch.syntax, parts) for branch in compile_branches(expression, resource_type)]
+
+    alone = {}
+    for other, param in params_for(resource_type).items():
+        if param.type == "composite" and other != code and len(found := signatures(other)) == 1:
+            alone[found[0]] = other
+    own = signatures(code)
+    if len(own) > 1 and all(signature in alone for signature in own):
+        return tuple(alone[signature] for signature in own)
+    return (code,)
+
+
+def composite_elements(resource: dict[str, Any], code: str) -> list[list[list[Any]]]:
+    """For each element of a composite parameter in the resource that has every component, the
+    index rows of each component: those of its parameter's type, without the texts of tokens
+    (no composite searches them)."""
+    return _composite_extractor(resource["resourceType"], code)[0].path(resource)
+
+
+@cache
+def _composite_extractor(
+    resource_type: str, code: str
+) -> "tuple[_Extractor, frozenset[str] | None]":
+    """The extractor of a composite, and the keys of the resource it needs (one of them)."""
+    parts = composite_parts(resource_type, code)
+    builders = [
+        partial(_token_rows, texts=False)
+        if part.param.type == "token"
+        else _ROW_BUILDERS[part.param.type]
+        for part in parts
+    ]
+    branches = []
+    keys: frozenset[str] | None = frozenset()
+    for branch in compile_branches(params_for(resource_type)[code].expression, resource_type):
+        # The components last first: the value of code-value-quantity is what an Observation
+        # is likely to lack (it has one value[x], and there are four code-value-x composites).
+        components = [
+            compile_relative(part.expression, resource_type, branch.type_name)
+            for part in reversed(parts)
+        ]
+        branches.append((branch.evaluate, [component.evaluate for component in components]))
+        # An element that is the resource itself needs the keys of its last component.
+        needed = branch.entry_keys if branch.entry_keys is not None else components[0].entry_keys
+        keys = None if keys is None or needed is None else keys | needed
+
+    def elements(resource: dict[str, Any]) -> list[list[list[Any]]]:
+        found = []
+        root = [resource]
+        for select, components in branches:
+            for element in select(root, resource):
+                focus, selected = [element], []
+                for component in components:
+                    values = component(focus, resource)
+                    if not values:
+                        break  # an element without every component matches no search
+                    selected.append(values)
+                else:
+                    rows: list[_Rows] = []
+                    for values, builder in zip(reversed(selected), builders, strict=True):
+                        rows.append([])
+                        builder(code, values, rows[-1])
+                        if not rows[-1]:
+                            break  # a CodeableConcept with a text only, say: no code to match
+                    else:
+                        found.append(rows)
+        return found
+
+    return _Extractor(code, "composite", elements, _composite_adder(parts)), keys
+
+
+@lru_cache(maxsize=65536)
+def _one_part_keys(constraints_of: Callable[[Any], list[str]], row: Any) -> tuple[int, ...]:
+    return tuple(composite_key((constraint,)) for constraint in constraints_of(row))
+
+
+def _composite_adder(parts: Sequence[CompositePart]) -> Callable[[str, list[Any], _Rows], None]:
+    """Rows from the component rows of each element (see composite_elements)."""
+    exact = [_EXACT[part.param.type] for part in parts if not part.columns]
+    is_exact = [not part.columns for part in parts]
+    # An ordered component's row holds its values in the order of its columns, which follow
+    # each other in COMPOSITE_COLUMNS: (value, system, code, unit) of a quantity, (low, high) of a date;
+    # a string row's exact text, after its normalised one, is not kept.
+    spans = [
+        (COMPOSITE_COLUMNS.index(part.columns[0]), len(part.columns))
+        for part in parts
+        if part.columns
+    ]
+
+    def add(code: str, elements: list[Any], out: _Rows) -> None:
+        for element in elements:
+            exact_rows = [rows for rows, flag in zip(element, is_exact, strict=True) if flag]
+            if len(exact_rows) == 1:  # most composites: the keys of each row, remembered
+                keys = [key for row in exact_rows[0] for key in _one_part_keys(exact[0], row)]
+            else:
+                constraints = [
+                    [c for row in rows for c in constraints_of(row)]
+                    for rows, constraints_of in zip(exact_rows, exact, strict=True)
+                ]
+                keys = [composite_key(chosen) for chosen in itertools.product(*constraints)]
+            if not keys:
+                continue
+            ordered = [rows for rows, flag in zip(element, is_exact, strict=True) if not flag]
+            for chosen in itertools.product(*ordered):
+                values = list(_NO_VALUES)
+                for (offset, width), row in zip(spans, chosen, strict=True):
+                    values[offset : offset + width] = row[1 : 1 + width]
+                out += [(code, key, *values) for key in keys]
+
+    return add
+
+
+def _of_type_rows(code: str, values: list[Any], out: _Rows) -> None:
+    """Token :of-type rows: each coding of an Identifier's type with the Identifier's value."""
+    for value in values:
+        kind = value.get("type") if type(value) is dict else None
+        codings = kind.get("coding") if type(kind) is dict else None
+        if type(codings) is not list:
+            continue
+        identifier = value.get("value")
+        if type(identifier) is not str or not identifier:
+            continue
+        value_constraint = token_constraint(None, identifier[:MAX_TEXT])
+        for coding in codings:
+            system = coding.get("system") if type(coding) is dict else None
+            type_code = coding.get("code") if type(coding) is dict else None
+            if type(type_code) is str and type_code:
+                system = system[:MAX_URI] if type(system) is str else ""
+                type_constraint = token_constraint(system, type_code[:MAX_TEXT])
+                key = composite_key((type_constraint, value_constraint))
+                out.append((code, key, *_NO_VALUES))
+
+
+@cache
+def of_type_params(resource_type: str) -> frozenset[str]:
+    """The token parameters of resource_type whose values are Identifiers: those :of-type takes."""
+    found = set()
+    for code, param in params_for(resource_type).items():
+        if param.type != "token":
+            continue
+        try:
+            branches = compile_branches(param.expression, resource_type)
+        except UnsupportedExpression:  # evaluated by fhirpathpy: its types are not known here
+            continue
+        if branches and all(branch.type_name == "Identifier" for branch in branches):
+            found.add(code)
+    return frozenset(found)
+
+
 # --- Extraction ----------------------------------------------------------------------------------
 
 _ROW_BUILDERS: dict[str, Callable[[str, list[Any], _Rows], None]] = {
@@ -380,17 +689,27 @@ def _plan(resource_type: str) -> _Plan:
     by_key: dict[str, list[_Extractor]] = {}
     by_any_key: list[tuple[frozenset[str], _Extractor]] = []
     always: list[_Extractor] = []
-    for code, param in params_for(resource_type).items():
-        if param.type not in _ROW_BUILDERS or code in _NOT_INDEXED:
-            continue
-        path, keys = compile_path_with_entry_keys(param.expression, resource_type)
-        extractor = _Extractor(code, param.type, path, _ROW_BUILDERS[param.type])
+
+    def add(extractor: _Extractor, keys: frozenset[str] | None) -> None:
         if keys is None:
             always.append(extractor)
         elif len(keys) == 1:
             by_key.setdefault(next(iter(keys)), []).append(extractor)
         elif keys:
             by_any_key.append((keys, extractor))
+
+    identifiers = of_type_params(resource_type)
+    for code, param in params_for(resource_type).items():
+        if code in _NOT_INDEXED:
+            continue
+        if param.type == "composite":
+            if composite_sources(resource_type, code) == (code,):  # else searched in others'
+                add(*_composite_extractor(resource_type, code))
+        elif param.type in _ROW_BUILDERS:
+            path, keys = compile_path_with_entry_keys(param.expression, resource_type)
+            add(_Extractor(code, param.type, path, _ROW_BUILDERS[param.type]), keys)
+            if code in identifiers:
+                add(_Extractor(code, "composite", path, _of_type_rows), keys)
     return _Plan(
         {key: tuple(extractors) for key, extractors in by_key.items()},
         tuple(by_any_key),
@@ -414,7 +733,7 @@ def extract(resource: dict[str, Any]) -> IndexRows:
         values = extractor.path(resource)
         if values:
             extractor.add_rows(extractor.code, values, getattr(rows, extractor.kind))
-    for kind in _ROW_BUILDERS:
+    for kind in KINDS:
         out = getattr(rows, kind)
         if len(out) > 1:
             out[:] = dict.fromkeys(out)

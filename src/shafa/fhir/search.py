@@ -1,8 +1,8 @@
 """FHIR search over the index tables (R4 search.html).
 
 This is the core that conditional create, update and delete and the type-level search stand on:
-`_id`, and the token, string, reference, uri, date, number and quantity parameters of every
-resource type (with the prefixes of search.html#prefix and `:missing`), each value a
+`_id`, and the token, string, reference, uri, date, number, quantity and composite parameters of
+every resource type (with the prefixes of search.html#prefix and `:missing`), each value a
 comma-separated OR, repeated parameters ANDed. Anything else is refused with 400 rather than
 ignored, because a conditional delete that silently ignored a criterion would delete too much.
 """
@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shafa.db.tables import (
     INDEX_TABLES,
+    idx_composite,
     idx_date,
     idx_number,
     idx_quantity,
@@ -61,11 +62,17 @@ class Criterion:
     chain: str | None = None  # what follows the first '.' of a chained parameter
 
 
-def split_escaped(text: str, separator: str) -> list[str]:
-    """Split on a separator not escaped with a backslash, and unescape (R4 search.html#escaping)."""
+def split_escaped(text: str, separator: str, *, unescape: bool = True) -> list[str]:
+    """Split on a separator not escaped with a backslash (R4 search.html#escaping).
+
+    The parts are unescaped unless they are to be split again: a value is split on `,` into
+    OR-ed values, a composite's on `$`, a token's on `|`, each keeping the escapes of the next.
+    """
     parts, current, escaped = [], [], False
     for char in text:
         if escaped:
+            if not unescape:
+                current.append("\\")
             current.append(char)
             escaped = False
         elif char == "\\":
@@ -77,6 +84,11 @@ def split_escaped(text: str, separator: str) -> list[str]:
             current.append(char)
     parts.append("".join(current))
     return parts
+
+
+def unescaped(text: str) -> str:
+    """A search value with its escapes removed (R4 search.html#escaping)."""
+    return split_escaped(text, "")[0] if "\\" in text else text
 
 
 def parse_query(query: str | Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -129,14 +141,19 @@ def parse_search(res_type: str, pairs: Sequence[tuple[str, str]], *, strict: boo
                 continue
         if value == "":
             raise invalid(f"Search parameter {raw_name!r} has no value", raw_name)
-        found.append(Criterion(name, modifier or None, tuple(split_escaped(value, ","))))
+        found.append(Criterion(name, modifier or None, _or_values(value)))
         used.append((raw_name, value))
     return Query(found, used, ignored)
 
 
+def _or_values(value: str) -> tuple[str, ...]:
+    """The comma-separated values of a parameter, each still escaped (see split_escaped)."""
+    return tuple(split_escaped(value, ",", unescape=False))
+
+
 def _chain_criterion(res_type: str, raw_name: str, value: str) -> Criterion:
     """A chained parameter, checked: its head must be a reference parameter of res_type."""
-    criterion = _chained(raw_name, tuple(split_escaped(value, ",")))
+    criterion = _chained(raw_name, _or_values(value))
     param = searchparams.params_for(res_type).get(criterion.name)
     if param is None or param.type != "reference":
         raise invalid(
@@ -168,7 +185,7 @@ def _has_criterion(res_type: str, raw_name: str, value: str) -> Criterion:
         raise invalid(f"{raw_name}: {source}.{reference} cannot point to a {res_type}", raw_name)
     # The rest is checked as a parameter of the source type, nested _has and chains included.
     parse_search(source, [(rest, value)], strict=True)
-    return Criterion("_has", None, tuple(split_escaped(value, ",")), f"{source}:{reference}:{rest}")
+    return Criterion("_has", None, _or_values(value), f"{source}:{reference}:{rest}")
 
 
 def criteria(res_type: str, pairs: Sequence[tuple[str, str]]) -> list[Criterion]:
@@ -176,42 +193,73 @@ def criteria(res_type: str, pairs: Sequence[tuple[str, str]]) -> list[Criterion]
     return parse_search(res_type, pairs, strict=True).criteria
 
 
+def _token_parts(name: str, value: str) -> tuple[str | None, str | None]:
+    """(system, code) of a token value (R4 search.html#token): `code` is (None, code), any
+    system; `|code` is ("", code), no system; `system|` is (system, None), any code."""
+    parts = split_escaped(value, "|")
+    if len(parts) == 1:
+        return None, parts[0]
+    if len(parts) > 2:
+        raise invalid(f"Token {value!r} has more than one unescaped '|'", name)
+    system, code = parts
+    if not system and not code:
+        raise invalid(f"Token {value!r} names neither a system nor a code", name)
+    return system, code or None
+
+
 def _token(res_type: str, c: Criterion) -> Select[Any]:
-    """system|code matching; :text searches the display and text (R4 search.html#token).
+    """system|code matching; :text searches the display and text, :of-type an Identifier's type
+    and value (R4 search.html#token).
 
     :not is applied by _condition, as the complement of this match.
     """
     if c.modifier == "text":
         options = [
-            idx_token.c.text.startswith(indexing.normalise_text(value), autoescape=True)
+            idx_token.c.text.startswith(indexing.normalise_text(unescaped(value)), autoescape=True)
             for value in c.values
         ]
         return _in_index(idx_token, res_type, c.name, or_(*options))
+    if c.modifier == "of-type" and c.name in indexing.of_type_params(res_type):
+        return _of_type(res_type, c)
     if c.modifier not in (None, "not"):
         raise invalid(
             f"Modifier :{c.modifier} is not supported on {c.name}", f"{c.name}:{c.modifier}"
         )
     options = []
+    t = idx_token.c
     for value in c.values:
-        parts = split_escaped(value, "|") if "|" in value else [value]
-        if len(parts) == 1:
-            options.append(idx_token.c.code == parts[0])
-        elif len(parts) == 2:
-            system, code = parts
-            if system == "":
-                options.append(and_(idx_token.c.code == code, idx_token.c.system.is_(None)))
-            elif code == "":
-                options.append(idx_token.c.system == system)
-            else:
-                options.append(and_(idx_token.c.code == code, idx_token.c.system == system))
+        system, code = _token_parts(c.name, value)
+        if system is None:
+            options.append(t.code == code)
+        elif code is None:
+            options.append(t.system == system)
         else:
-            raise invalid(f"Token {value!r} has more than one unescaped '|'", c.name)
+            options.append(
+                and_(t.code == code, t.system.is_(None) if system == "" else t.system == system)
+            )
     return _in_index(idx_token, res_type, c.name, or_(*options))
+
+
+def _of_type(res_type: str, c: Criterion) -> Select[Any]:
+    """type-system|type-code|value: an Identifier with that type coding and that value."""
+    keys = []
+    for value in c.values:
+        parts = split_escaped(value, "|")
+        if len(parts) != 3 or not parts[1] or not parts[2]:
+            raise invalid(
+                f"{c.name}:of-type={value!r}: use type-system|type-code|value, such as "
+                "http://terminology.hl7.org/CodeSystem/v2-0203|MR|446053",
+                f"{c.name}:of-type",
+            )
+        system, code, identifier = parts
+        kind = indexing.token_constraint(system, code)
+        keys.append(indexing.composite_key((kind, indexing.token_constraint(None, identifier))))
+    return _in_index(idx_composite, res_type, c.name, idx_composite.c.hash.in_(keys))
 
 
 def _string(res_type: str, c: Criterion) -> Select[Any]:
     options: list[ColumnElement[bool]] = []
-    for value in c.values:
+    for value in map(unescaped, c.values):
         if c.modifier == "exact":
             options.append(idx_string.c.exact == value)
         elif c.modifier == "contains":
@@ -229,6 +277,18 @@ def _string(res_type: str, c: Criterion) -> Select[Any]:
     return _in_index(idx_string, res_type, c.name, or_(*options))
 
 
+def _reference_parts(name: str, value: str) -> tuple[str | None, str | None, str | None]:
+    """(type, id, url) of a reference value: `id`, `Type/id`, or an absolute URL or URN."""
+    if "://" in value or value.startswith("urn:"):
+        return None, None, value
+    pieces = value.split("/")
+    if len(pieces) == 2:
+        return pieces[0], pieces[1], None
+    if len(pieces) == 1:
+        return None, value, None
+    raise invalid(f"Reference {value!r} is not an id, Type/id or absolute URL", name)
+
+
 def _reference(res_type: str, c: Criterion) -> Select[Any]:
     target_type = c.modifier
     if target_type is not None and target_type not in searchparams.all_resource_types():
@@ -236,37 +296,30 @@ def _reference(res_type: str, c: Criterion) -> Select[Any]:
             f"Modifier :{c.modifier} is not supported on {c.name}", f"{c.name}:{c.modifier}"
         )
     options = []
-    for value in c.values:
-        if "://" in value or value.startswith("urn:"):
-            options.append(idx_reference.c.url == value)
-            continue
-        pieces = value.split("/")
-        if len(pieces) == 2:
-            options.append(
-                and_(
-                    idx_reference.c.target_type == pieces[0], idx_reference.c.target_id == pieces[1]
-                )
-            )
-        elif len(pieces) == 1:
-            match = idx_reference.c.target_id == value
-            if target_type is not None:
-                match = and_(match, idx_reference.c.target_type == target_type)
-            options.append(match)
+    r = idx_reference.c
+    for value in map(unescaped, c.values):
+        kind, target_id, url = _reference_parts(c.name, value)
+        kind = kind or target_type
+        if url is not None:
+            options.append(r.url == url)
+        elif kind is not None:
+            options.append(and_(r.target_type == kind, r.target_id == target_id))
         else:
-            raise invalid(f"Reference {value!r} is not an id, Type/id or absolute URL", c.name)
+            options.append(r.target_id == target_id)
     return _in_index(idx_reference, res_type, c.name, or_(*options))
 
 
 def _uri(res_type: str, c: Criterion) -> Select[Any]:
     """Exact uri match; :below finds uris under the value, :above those the value is under."""
     uri = idx_uri.c.uri
+    values = [unescaped(value) for value in c.values]
     if c.modifier == "below":
-        match = or_(*(uri.startswith(value, autoescape=True) for value in c.values))
+        match = or_(*(uri.startswith(value, autoescape=True) for value in values))
     elif c.modifier == "above":
         # The stored uri is a prefix of the value: value LIKE uri || '%'.
-        match = or_(*(literal(value).startswith(uri) for value in c.values))
+        match = or_(*(literal(value).startswith(uri) for value in values))
     elif c.modifier is None:
-        match = uri.in_(c.values)
+        match = uri.in_(values)
     else:
         raise invalid(
             f"Modifier :{c.modifier} is not supported on {c.name}", f"{c.name}:{c.modifier}"
@@ -333,24 +386,27 @@ def _ranges(
 def _date_match(c: Criterion, target_low: Any, target_high: Any) -> ColumnElement[bool]:
     """The date values of c against a target range (R4 search.html#date)."""
     _no_modifier(c)
-    options = []
-    now = store.now()
-    for value in c.values:
-        prefix, text = split_prefix(value)
-        span = indexing.date_range(text)
-        if span is None:
-            raise invalid(
-                f"{c.name}={value!r}: not a FHIR date, dateTime or instant "
-                "(such as 2024, 2024-05, 2024-05-17 or 2024-05-17T10:00:00+04:00)",
-                c.name,
-            )
-        low, high = span
-        if prefix == "ap":
-            # Within 10% of the distance from now, as search.html recommends; at least a day.
-            margin = max(abs(now - low) / 10, timedelta(days=1))
-            low, high = _shifted(low, -margin), _shifted(high, margin)
-        options.append(_ranges(prefix, low, high, target_low, target_high))
-    return or_(*options)
+    return or_(*(_date_condition(c.name, value, target_low, target_high) for value in c.values))
+
+
+def _date_condition(
+    name: str, value: str, target_low: Any, target_high: Any
+) -> ColumnElement[bool]:
+    """One [prefix]date value against a target range."""
+    prefix, text = split_prefix(value)
+    span = indexing.date_range(text)
+    if span is None:
+        raise invalid(
+            f"{name}={value!r}: not a FHIR date, dateTime or instant "
+            "(such as 2024, 2024-05, 2024-05-17 or 2024-05-17T10:00:00+04:00)",
+            name,
+        )
+    low, high = span
+    if prefix == "ap":
+        # Within 10% of the distance from now, as search.html recommends; at least a day.
+        margin = max(abs(store.now() - low) / 10, timedelta(days=1))
+        low, high = _shifted(low, -margin), _shifted(high, margin)
+    return _ranges(prefix, low, high, target_low, target_high)
 
 
 def _date(res_type: str, c: Criterion) -> Select[Any]:
@@ -400,34 +456,85 @@ def _number_condition(prefix: str, number: Decimal, column: Any) -> ColumnElemen
     return column >= number if prefix == "ge" else column <= number
 
 
+def _number_value(name: str, value: str, column: Any) -> ColumnElement[bool]:
+    """One [prefix]number value against a stored number."""
+    prefix, text = split_prefix(value)
+    return _number_condition(prefix, _decimal(name, text), column)
+
+
 def _number(res_type: str, c: Criterion) -> Select[Any]:
     _no_modifier(c)
-    options = []
-    for value in c.values:
-        prefix, text = split_prefix(value)
-        options.append(_number_condition(prefix, _decimal(c.name, text), idx_number.c.value))
+    options = [_number_value(c.name, value, idx_number.c.value) for value in c.values]
     return _in_index(idx_number, res_type, c.name, or_(*options))
 
 
+def _quantity_condition(name: str, value: str, q: Any) -> ColumnElement[bool]:
+    """[prefix]number[|system|code] (R4 search.html#quantity) against the value, system, code
+    and unit columns of q; with no system the code matches the unit code or the unit."""
+    parts = split_escaped(value, "|")
+    if len(parts) not in (1, 3):
+        raise invalid(f"{name}={value!r}: a quantity is number or number|system|code", name)
+    match = [_number_value(name, parts[0], q.value)]
+    if len(parts) == 3:
+        system, code = parts[1], parts[2]
+        if system:
+            match.append(q.system == system)
+        if code:
+            match.append(q.code == code if system else or_(q.code == code, q.unit == code))
+    return and_(*match)
+
+
 def _quantity(res_type: str, c: Criterion) -> Select[Any]:
-    """[prefix]number[|system|code] (R4 search.html#quantity); no system: code or unit."""
     _no_modifier(c)
-    options = []
-    q = idx_quantity.c
-    for value in c.values:
-        parts = split_escaped(value, "|")
-        if len(parts) not in (1, 3):
-            raise invalid(f"{c.name}={value!r}: a quantity is number or number|system|code", c.name)
-        prefix, text = split_prefix(parts[0])
-        match = [_number_condition(prefix, _decimal(c.name, text), q.value)]
-        if len(parts) == 3:
-            system, code = parts[1], parts[2]
-            if system:
-                match.append(q.system == system)
-            if code:
-                match.append(q.code == code if system else or_(q.code == code, q.unit == code))
-        options.append(and_(*match))
+    options = [_quantity_condition(c.name, value, idx_quantity.c) for value in c.values]
     return _in_index(idx_quantity, res_type, c.name, or_(*options))
+
+
+def _composite(res_type: str, c: Criterion) -> Select[Any]:
+    """Components separated by `$`, each taken as its own parameter's type takes it, all
+    matching within one element (R4 search.html#composite): one index row.
+
+    The exact components (token, reference, uri) make one hash, as the rows store them (see
+    indexing, composite rows); quantity, number, date and string components are conditions on
+    the typed columns of the same row.
+    """
+    _no_modifier(c)
+    parts = indexing.composite_parts(res_type, c.name)
+    x = idx_composite.c
+    options = []
+    for value in c.values:
+        pieces = split_escaped(value, "$", unescape=False)
+        if len(pieces) != len(parts) or "" in pieces:
+            shape = "$".join(part.param.code for part in parts)
+            raise invalid(f"{c.name}={value!r}: a value of {c.name} is {shape}", c.name)
+        constraints, match = [], []
+        for piece, part in zip(pieces, parts, strict=True):
+            kind = part.param.type
+            if kind == "token":
+                constraints.append(indexing.token_constraint(*_token_parts(c.name, piece)))
+            elif kind == "reference":
+                target = _reference_parts(c.name, unescaped(piece))
+                constraints.append(indexing.reference_constraint(*target))
+            elif kind == "uri":
+                constraints.append(indexing.reference_constraint(None, None, unescaped(piece)))
+            elif kind == "quantity":
+                match.append(_quantity_condition(c.name, piece, x))
+            elif kind == "number":
+                match.append(_number_value(c.name, piece, x[part.columns[0]]))
+            elif kind == "date":
+                match.append(_date_condition(c.name, piece, x.low, x.high))
+            else:  # string: starts with, as string parameters match
+                text = indexing.normalise_text(unescaped(piece))
+                match.append(x.text.startswith(text, autoescape=True))
+        options.append(and_(x.hash == indexing.composite_key(tuple(constraints)), *match))
+    sources = indexing.composite_sources(res_type, c.name)
+    return select(x.resource_pk).where(
+        x.res_type == res_type, _one_of(x.param, sources), or_(*options)
+    )
+
+
+def _one_of(column: Any, values: Sequence[str]) -> ColumnElement[bool]:
+    return column == values[0] if len(values) == 1 else column.in_(values)
 
 
 def _with_value(res_type: str, c: Criterion, param_type: str) -> Select[Any]:
@@ -435,7 +542,12 @@ def _with_value(res_type: str, c: Criterion, param_type: str) -> Select[Any]:
     if c.values not in (("true",), ("false",)):
         raise invalid(f"{c.name}:missing takes true or false", f"{c.name}:missing")
     table = INDEX_TABLES[param_type]
-    return select(table.c.resource_pk).where(table.c.res_type == res_type, table.c.param == c.name)
+    names: Sequence[str] = (c.name,)
+    if param_type == "composite":  # searched in the rows of others, perhaps
+        names = indexing.composite_sources(res_type, c.name)
+    return select(table.c.resource_pk).where(
+        table.c.res_type == res_type, _one_of(table.c.param, names)
+    )
 
 
 def _in_index(table: Any, res_type: str, param: str, match: ColumnElement[bool]) -> Select[Any]:
@@ -452,6 +564,7 @@ _MATCHERS = {
     "date": _date,
     "number": _number,
     "quantity": _quantity,
+    "composite": _composite,
 }
 SEARCHABLE_TYPES = frozenset(_MATCHERS)
 

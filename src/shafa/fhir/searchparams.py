@@ -37,7 +37,22 @@ class _Registry:
     common: dict[str, SearchParam]  # params of Resource and DomainResource, by code
 
 
+# The R4 bundle gives DocumentReference-relationship's components each other's expressions
+# (relatesto, a reference parameter, with `code`; relation, a token parameter, with `target`),
+# so the composite could match nothing; later FHIR versions pair them as here.
+_COMPONENT_ERRATA = {
+    "http://hl7.org/fhir/SearchParameter/DocumentReference-relationship": (
+        ("http://hl7.org/fhir/SearchParameter/DocumentReference-relatesto", "target"),
+        ("http://hl7.org/fhir/SearchParameter/DocumentReference-relation", "code"),
+    ),
+}
+
+
 def _search_param(definition: dict[str, Any]) -> SearchParam:
+    components = tuple(
+        (component["definition"], component["expression"])
+        for component in definition.get("component", ())
+    )
     return SearchParam(
         code=definition["code"],
         type=definition["type"],
@@ -45,10 +60,7 @@ def _search_param(definition: dict[str, Any]) -> SearchParam:
         expression=definition["expression"],
         targets=tuple(definition.get("target", ())),
         modifiers=tuple(definition.get("modifier", ())),
-        components=tuple(
-            (component["definition"], component["expression"])
-            for component in definition.get("component", ())
-        ),
+        components=_COMPONENT_ERRATA.get(definition["url"], components),
         url=definition["url"],
     )
 

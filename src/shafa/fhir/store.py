@@ -16,6 +16,7 @@ from typing import Any
 import uuid6
 from sqlalchemy import (
     ARRAY,
+    BigInteger,
     Column,
     Numeric,
     String,
@@ -603,7 +604,7 @@ async def _write_index(conn: AsyncConnection, items: list[_Prepared]) -> None:
         await bulk.insert_rows(conn, table, columns, rows)
 
 
-_ARRAY_TYPES = {UtcDateTime: "timestamp", Numeric: "numeric", String: "text"}
+_ARRAY_TYPES = {UtcDateTime: "timestamp", Numeric: "numeric", String: "text", BigInteger: "bigint"}
 
 
 def _index_value_columns(table: Table) -> list[Column[Any]]:
@@ -686,7 +687,9 @@ async def _write_one_postgresql(conn: AsyncConnection, item: _Prepared, moment: 
         for position, column in enumerate(columns):
             values = [row[position] for row in rows]
             if isinstance(column.type, UtcDateTime):
-                values = [v.astimezone(UTC).replace(tzinfo=None) for v in values]
+                values = [
+                    None if v is None else v.astimezone(UTC).replace(tzinfo=None) for v in values
+                ]
             params[f"{kind}_{column.name}"] = values
     try:
         row = await direct.fetch_one(conn, _one_write_statement(is_update), params)
