@@ -16,7 +16,7 @@ from sqlalchemy import select
 from shafa.config import Settings
 from shafa.db import migrate
 from shafa.db.engine import create_engine, write_transaction
-from shafa.db.tables import INDEX_TABLE_ORDER, idx_composite, resources
+from shafa.db.tables import INDEX_TABLE_ORDER, idx_composite, idx_string, resources
 from shafa.fhir import indexing, jsonio, store
 from tests.conftest import BACKENDS, Database, create_pg_database, drop_pg_database
 
@@ -101,6 +101,22 @@ async def _masks(url: str) -> dict[str, int]:
         await engine.dispose()
 
 
+async def _narrative_words(url: str) -> list[tuple]:
+    """The _text rows (resource id, word) of idx_string."""
+    engine = create_engine(Settings(database_url=url))
+    try:
+        async with engine.connect() as conn:
+            s = idx_string.c
+            query = (
+                select(resources.c.fhir_id, s.value)
+                .join(resources, resources.c.pk == s.resource_pk)
+                .where(s.param == "_text")
+            )
+            return sorted(tuple(row) for row in await conn.execute(query))
+    finally:
+        await engine.dispose()
+
+
 async def _composite_rows(url: str) -> tuple[list[tuple], dict[str, int]]:
     """The idx_composite rows (param, hash, value) and each resource's index_mask."""
     engine = create_engine(Settings(database_url=url))
@@ -116,7 +132,12 @@ async def _composite_rows(url: str) -> tuple[list[tuple], dict[str, int]]:
 def test_upgrade_indexes_the_composites_of_resources_stored_before(scratch_url: str) -> None:
     migrate.upgrade(scratch_url, "0001")
     now = datetime.now(UTC)
-    stored = {"bp": BLOOD_PRESSURE, "gone": BLOOD_PRESSURE | {"id": "gone"}}
+    narrated = {"resourceType": "Observation", "id": "told", "status": "final"}
+    narrated |= {
+        "code": {"text": "x"},
+        "text": {"status": "generated", "div": "<div>Raised BP</div>"},
+    }
+    stored = {"bp": BLOOD_PRESSURE, "gone": BLOOD_PRESSURE | {"id": "gone"}, "told": narrated}
 
     async def store_at_0001() -> None:
         # As the store of revision 0001 left them: no composite rows, no composite bit.
@@ -146,10 +167,13 @@ def test_upgrade_indexes_the_composites_of_resources_stored_before(scratch_url: 
     assert rows == sorted((row[0], row[1], row[2]) for row in expected)
     assert {row[0] for row in rows} == {"component-code-value-quantity"}
     bit = 1 << INDEX_TABLE_ORDER.index("composite")
-    assert masks == {"bp": bit, "gone": 0}
+    string_bit = 1 << INDEX_TABLE_ORDER.index("string")
+    assert masks == {"bp": bit, "gone": 0, "told": string_bit}
+    assert asyncio.run(_narrative_words(scratch_url)) == [("told", "bp"), ("told", "raised")]
 
     migrate.downgrade(scratch_url, "0001")
-    assert asyncio.run(_masks(scratch_url)) == {"bp": 0, "gone": 0}
+    assert asyncio.run(_masks(scratch_url)) == {"bp": 0, "gone": 0, "told": string_bit}
+    assert asyncio.run(_narrative_words(scratch_url)) == []
     migrate.upgrade(scratch_url)
 
     async def update_bp() -> None:

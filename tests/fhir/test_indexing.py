@@ -13,11 +13,13 @@ from shafa.fhir.indexing import (
     COMPOSITE_COLUMNS,
     DATE_MAX,
     DATE_MIN,
+    NARRATIVE_WORDS,
     IndexRows,
     composite_key,
     composite_parts,
     composite_sources,
     extract,
+    narrative_words,
     normalise_text,
     of_type_params,
     reference_constraint,
@@ -457,8 +459,12 @@ def test_official_examples_give_well_formed_rows(example: Path) -> None:
     known = params_for(resource["resourceType"])
     for kind in KINDS:
         for row in getattr(rows, kind):
-            assert known[row[0]].type == kind
+            assert (row[0] == "_text" and kind == "string") or known[row[0]].type == kind
         assert len(set(getattr(rows, kind))) == len(getattr(rows, kind))
+    words = [row[1] for row in rows.string if row[0] == "_text"]
+    assert len(words) <= NARRATIVE_WORDS
+    assert all(word.isalnum() or "_" in word for word in words)
+    assert bool(words) == bool(resource.get("text", {}).get("div"))
     for row in rows.composite:
         assert known[row[0]].type == "composite" or row[0] in of_type_params(
             resource["resourceType"]
@@ -671,3 +677,13 @@ def test_identifier_types_are_indexed_with_their_identifier_for_of_type() -> Non
     }  # and not MR with 456
     assert "identifier" in of_type_params("Patient")
     assert "code" not in of_type_params("Observation")
+
+
+def test_narrative_words_are_distinct_normalised_and_capped() -> None:
+    div = "<div><p>Chest PAIN, chest pain &lt;3 days&gt;</p><br/>Hüseynov</div>"
+    narrated = {"resourceType": "Observation", "text": {"status": "generated", "div": div}}
+    assert narrative_words(narrated) == ["chest", "pain", "3", "days", "huseynov"]
+    long = " ".join(f"w{number}" for number in range(NARRATIVE_WORDS + 50))
+    narrated["text"]["div"] = f"<div>{long}</div>"
+    assert narrative_words(narrated) == [f"w{number}" for number in range(NARRATIVE_WORDS)]
+    assert narrative_words({"resourceType": "Observation", "text": "not a narrative"}) == []

@@ -55,6 +55,9 @@ def test_validate_works_on_any_type(fhir: httpx.Client, res_type: str) -> None:
     assert outcome["resourceType"] == "OperationOutcome"
 
 
+STRICT = {"Prefer": "handling=strict"}
+
+
 def test_the_capability_statement_lists_every_type_and_only_working_search_parameters(
     fhir: httpx.Client,
 ) -> None:
@@ -79,11 +82,15 @@ def test_the_capability_statement_lists_every_type_and_only_working_search_param
                 value = "$".join(values[kind] for kind in types)
             else:
                 value = values[param["type"]]
-            response = fhir.get(f"/{res_type}", params={param["name"]: value})
+            # Strict: a parameter the server would leave out with a warning is a 400 here.
+            response = fhir.get(f"/{res_type}", params={param["name"]: value}, headers=STRICT)
             assert response.status_code == 200, (res_type, param["name"], response.text)
             if ":of-type" in param["documentation"]:
                 of_type = {f"{param['name']}:of-type": "http://x|MR|1"}
-                assert fhir.get(f"/{res_type}", params=of_type).status_code == 200
+                assert fhir.get(f"/{res_type}", params=of_type, headers=STRICT).status_code == 200
+    assert "_text" in {p["name"] for p in described["Patient"]["searchParam"]}
+    assert "_text" not in {p["name"] for p in described["Bundle"]["searchParam"]}
+    assert fhir.get("/Bundle", params={"_text": "x"}, headers=STRICT).status_code == 400
     observation = {p["name"]: p for p in described["Observation"]["searchParam"]}
     assert observation["component-code-value-quantity"]["type"] == "composite"
     assert ":of-type" in observation["identifier"]["documentation"]

@@ -65,6 +65,15 @@ def _resources() -> list[dict[str, Any]]:
     for res_type in sorted(RESOURCE_TYPES):
         known = searchparams.params_for(res_type)
         params = [{"name": "_id", "type": "token", "documentation": "The logical id"}]
+        if res_type not in search.WITHOUT_NARRATIVE:
+            params.append(
+                {
+                    "name": "_text",
+                    "type": "string",
+                    "documentation": "Words of the narrative: every word given starts a word "
+                    "of it, case and accents ignored; no modifiers",
+                }
+            )
         params.extend(
             {
                 "name": code,

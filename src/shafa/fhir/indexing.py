@@ -47,13 +47,18 @@ parameter type) and, where the spec leaves room, HAPI FHIR's extractor:
   hashed, the others in typed columns. Token parameters whose values are Identifiers also get
   composite-shaped rows of each type coding with the Identifier's value, for :of-type.
 
+* `_text`: string rows (`_text`, word, word), one for each distinct word of the narrative
+  (Resource.text.div with its tags stripped and character references decoded), normalised as
+  strings are; the first NARRATIVE_WORDS distinct words of a longer narrative.
+
 Special parameters (Location.near) get no rows.
-`_id` and `_lastUpdated` are columns of the store; `_text`, `_content`, `_list`, `_query`,
-`_has` and `_type` are not values of a resource. Identical rows of a resource are written once.
+`_id` and `_lastUpdated` are columns of the store; `_content`, `_list`, `_query`, `_has` and
+`_type` are not values of a resource. Identical rows of a resource are written once.
 Values of an unexpected shape are skipped: extraction never fails on a valid resource.
 """
 
 import hashlib
+import html
 import itertools
 import re
 import unicodedata
@@ -134,6 +139,28 @@ def normalise_text(value: str) -> str:
         decomposed = unicodedata.normalize("NFKD", value)
         value = "".join(char for char in decomposed if not unicodedata.combining(char))
     return " ".join(value.split())
+
+
+# Distinct narrative words indexed for _text: a generated narrative (every element of the
+# resource in a table) of a big resource would otherwise add thousands of rows a write.
+NARRATIVE_WORDS = 200
+_MARKUP = re.compile(r"<[^>]*>")
+_WORD = re.compile(r"\w+")
+
+
+def narrative_words(resource: dict[str, Any]) -> list[str]:
+    """The distinct normalised words of the resource's narrative, in order, for _text."""
+    text = resource.get("text")
+    div = text.get("div") if type(text) is dict else None
+    if type(div) is not str:
+        return []
+    words = dict.fromkeys(text_words(html.unescape(_MARKUP.sub(" ", div))))
+    return list(itertools.islice(words, NARRATIVE_WORDS))
+
+
+def text_words(text: str) -> list[str]:
+    """The normalised words of a text, as _text indexes and searches them."""
+    return [word[:MAX_TEXT] for word in _WORD.findall(normalise_text(text))]
 
 
 # --- Rows of each parameter type: (param code, values, rows to append to) ------------------------
@@ -733,6 +760,8 @@ def extract(resource: dict[str, Any]) -> IndexRows:
         values = extractor.path(resource)
         if values:
             extractor.add_rows(extractor.code, values, getattr(rows, extractor.kind))
+    if "text" in resource:
+        rows.string += (("_text", word, word) for word in narrative_words(resource))
     for kind in KINDS:
         out = getattr(rows, kind)
         if len(out) > 1:

@@ -125,7 +125,7 @@ def parse_search(res_type: str, pairs: Sequence[tuple[str, str]], *, strict: boo
         if name in RESULT_PARAMETERS:
             used.append((raw_name, value))
             continue
-        if name != "_id":
+        if name != "_id" and (name != "_text" or res_type in WITHOUT_NARRATIVE):
             param = known.get(name)
             problem = None
             if param is None:
@@ -550,6 +550,40 @@ def _with_value(res_type: str, c: Criterion, param_type: str) -> Select[Any]:
     )
 
 
+# The resource types that are not DomainResources: _text has no narrative to search in them.
+WITHOUT_NARRATIVE = frozenset({"Binary", "Bundle", "Parameters"})
+
+
+def _text(res_type: str, c: Criterion, target: Any) -> ColumnElement[bool]:
+    """_text (R4 search.html#text): the narrative has a word starting with each word of a value.
+
+    Case and accents are ignored as in string search; "chest pain" finds a narrative saying
+    "Pain in the chest", and "chest, abdomen" either word.
+    """
+    _no_modifier(c)
+    options = []
+    for value in c.values:
+        words = indexing.text_words(value)
+        if not words:
+            raise invalid(f"_text={value!r} has no word to search for", "_text")
+        options.append(
+            and_(
+                *(
+                    target.c.pk.in_(
+                        _in_index(
+                            idx_string,
+                            res_type,
+                            "_text",
+                            idx_string.c.value.startswith(word, autoescape=True),
+                        )
+                    )
+                    for word in dict.fromkeys(words)
+                )
+            )
+        )
+    return or_(*options)
+
+
 def _in_index(table: Any, res_type: str, param: str, match: ColumnElement[bool]) -> Select[Any]:
     return select(table.c.resource_pk).where(
         table.c.res_type == res_type, table.c.param == param, match
@@ -644,6 +678,8 @@ def _condition(res_type: str, c: Criterion, target: Any = resources) -> ColumnEl
         return _has(res_type, c, target)
     if c.chain is not None:
         return target.c.pk.in_(_chain(res_type, c))
+    if c.name == "_text":
+        return _text(res_type, c, target)
     if c.name == "_id":
         if c.modifier is not None:
             raise invalid(f"Modifier :{c.modifier} is not supported on _id", f"_id:{c.modifier}")

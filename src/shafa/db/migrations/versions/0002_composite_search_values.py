@@ -1,4 +1,5 @@
-"""Composite search values and identifier types (idx_composite), filled for stored resources
+"""Composite search values and identifier types (idx_composite), and the narrative words of
+_text (idx_string rows of param _text), filled for stored resources
 
 Revision ID: 0002
 Revises: 0001
@@ -18,7 +19,9 @@ down_revision: str | None = "0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# resources.index_mask: the bit of idx_composite (its place in db.tables.INDEX_TABLE_ORDER).
+# resources.index_mask: the bits of idx_string and idx_composite (their places in
+# db.tables.INDEX_TABLE_ORDER).
+STRING_BIT = 1 << 0
 COMPOSITE_BIT = 1 << 7
 BATCH = 2000
 
@@ -41,6 +44,14 @@ _COMPOSITE_COLUMNS = (
     ("low", shafa.db.types.UtcDateTime()),
     ("high", shafa.db.types.UtcDateTime()),
     ("text", sa.String()),
+)
+_idx_string = sa.table(
+    "idx_string",
+    sa.column("resource_pk", sa.BigInteger()),
+    sa.column("res_type", sa.String()),
+    sa.column("param", sa.String()),
+    sa.column("value", sa.String()),
+    sa.column("exact", sa.String()),
 )
 _idx_composite = sa.table(
     "idx_composite",
@@ -78,7 +89,7 @@ def upgrade() -> None:
 
 
 def _index_stored_resources() -> None:
-    """The composite rows of every live resource stored before this revision.
+    """The composite rows and narrative words of every live resource stored before this revision.
 
     Index rows are derived data: they are extracted here by the same code that extracts them on
     every write, so the resources already stored are found as new ones are.
@@ -97,26 +108,45 @@ def _index_stored_resources() -> None:
         if not batch:
             return
         last = batch[-1].pk
-        rows, indexed = [], []
+        composites, words, with_composites, with_words = [], [], [], []
         for pk, res_type, content in batch:
-            composite = indexing.extract(jsonio.parse(content)).composite
-            if composite:
-                indexed.append(pk)
-                rows += [
+            extracted = indexing.extract(jsonio.parse(content))
+            if extracted.composite:
+                with_composites.append(pk)
+                composites += [
                     {"resource_pk": pk, "res_type": res_type, **dict(zip(names, row, strict=True))}
-                    for row in composite
+                    for row in extracted.composite
                 ]
-        if rows:
-            bind.execute(_idx_composite.insert(), rows)
-            bind.execute(
-                _resources.update()
-                .where(r.pk.in_(indexed))
-                .values(index_mask=r.index_mask.op("|")(COMPOSITE_BIT))
-            )
+            narrative = [row for row in extracted.string if row[0] == "_text"]
+            if narrative:
+                with_words.append(pk)
+                words += [
+                    {
+                        "resource_pk": pk,
+                        "res_type": res_type,
+                        "param": param,
+                        "value": value,
+                        "exact": exact,
+                    }
+                    for param, value, exact in narrative
+                ]
+        for table, rows, indexed, bit in (
+            (_idx_composite, composites, with_composites, COMPOSITE_BIT),
+            (_idx_string, words, with_words, STRING_BIT),
+        ):
+            if rows:
+                bind.execute(table.insert(), rows)
+                bind.execute(
+                    _resources.update()
+                    .where(r.pk.in_(indexed))
+                    .values(index_mask=r.index_mask.op("|")(bit))
+                )
 
 
 def downgrade() -> None:
     r = _resources.c
+    # A string bit set here may stay: the store then deletes string rows there are none of.
+    op.get_bind().execute(_idx_string.delete().where(_idx_string.c.param == "_text"))
     op.get_bind().execute(
         _resources.update()
         .where(r.index_mask.op("&")(COMPOSITE_BIT) != 0)
