@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -371,10 +371,10 @@ def _ranges(
             return target_high > high
         case "lt":
             return target_low < low
-        case "ge":
-            return and_(target_high >= low, or_(target_high > high, contains()))
+        case "ge":  # gt or eq: with target_low <= target_high, no more than this
+            return or_(target_high > high, target_low >= low)
         case "le":
-            return and_(target_low <= high, or_(target_low < low, contains()))
+            return or_(target_low < low, target_high <= high)
         case "sa":
             return target_low > high
         case "eb":
@@ -585,9 +585,19 @@ def _text(res_type: str, c: Criterion, target: Any) -> ColumnElement[bool]:
 
 
 def _in_index(table: Any, res_type: str, param: str, match: ColumnElement[bool]) -> Select[Any]:
-    return select(table.c.resource_pk).where(
-        table.c.res_type == res_type, table.c.param == param, match
-    )
+    return _index_rows(table, res_type, param).where(match)
+
+
+# Building SQL expressions is most of a search's CPU in the server: the parts that depend only on
+# the type and parameter are built once. Statements are immutable, .where() makes a new one.
+@lru_cache(maxsize=4096)
+def _index_rows(table: Any, res_type: str, param: str) -> Select[Any]:
+    return select(table.c.resource_pk).where(table.c.res_type == res_type, table.c.param == param)
+
+
+@lru_cache(maxsize=512)
+def _live(res_type: str) -> Select[Any]:
+    return select(resources).where(resources.c.res_type == res_type, resources.c.deleted.is_(False))
 
 
 _MATCHERS = {
@@ -701,11 +711,7 @@ def _condition(res_type: str, c: Criterion, target: Any = resources) -> ColumnEl
 
 def select_matches(res_type: str, found: list[Criterion]) -> Select[Any]:
     """SELECT of the live resources of res_type meeting every criterion."""
-    return select(resources).where(
-        resources.c.res_type == res_type,
-        resources.c.deleted.is_(False),
-        *(_condition(res_type, c) for c in found),
-    )
+    return _live(res_type).where(*(_condition(res_type, c) for c in found))
 
 
 async def count(conn: AsyncConnection, res_type: str, found: list[Criterion]) -> int:
