@@ -12,7 +12,7 @@ from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shafa.config import Settings, get_settings
-from shafa.db.engine import create_engine
+from shafa.db.engine import create_engine, create_search_engine
 from shafa.db.migrate import ensure_migrated
 from shafa.fhir import validation
 from shafa.fhir.errors import FhirError, Issue
@@ -103,6 +103,7 @@ def create_app(settings: Settings | None = None, *, check_migrations: bool = Tru
     """Build the Shafa application for the given settings (default: from the environment)."""
     settings = settings or get_settings()
     engine = create_engine(settings)
+    search_engine = create_search_engine(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -111,6 +112,8 @@ def create_app(settings: Settings | None = None, *, check_migrations: bool = Tru
         validation.warm_up()
         yield
         await engine.dispose()
+        if search_engine is not None:
+            await search_engine.dispose()
 
     app = FastAPI(
         title="Shafa",
@@ -154,4 +157,4 @@ def create_app(settings: Settings | None = None, *, check_migrations: bool = Tru
         return {"status": "ok"}
 
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
-    return Shafa(app, BodyLimit(FhirApi(engine, settings), settings.max_body_bytes))
+    return Shafa(app, BodyLimit(FhirApi(engine, settings, search_engine), settings.max_body_bytes))

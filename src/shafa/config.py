@@ -15,10 +15,13 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///./shafa.db"
     # Connections a worker keeps open to PostgreSQL. A request that finds none free opens a new
     # one (connect, TLS negotiation, close): an order of magnitude dearer than the query, so
-    # the pool must cover the concurrent requests a worker sees. 2 workers x 30 stays within
-    # PostgreSQL's default max_connections of 100.
+    # the pool must cover the concurrent requests a worker sees. Searches have a pool of their
+    # own (db.engine.create_search_engine). 2 workers x (30 + 15) stays within PostgreSQL's
+    # default max_connections of 100.
     database_pool_size: int = Field(default=20, ge=1, le=500)
     database_pool_overflow: int = Field(default=10, ge=0, le=500)
+    database_search_pool_size: int = Field(default=10, ge=1, le=500)
+    database_search_pool_overflow: int = Field(default=5, ge=0, le=500)
     # Public base URL of the FHIR API, used in Location headers and Bundle links when set;
     # otherwise derived from each request.
     base_url: str | None = None

@@ -175,9 +175,9 @@ def test_a_cursor_that_is_not_ours_is_a_400(fhir: httpx.Client) -> None:
 
 
 def test_failed_searches_leave_no_transaction_behind(seven: httpx.Client) -> None:
-    # Searches run in a read-only transaction the server opens itself. Were a failed search to
-    # hand its connection back still inside it, a later write on that connection would fail
-    # as read-only. More failures than the pool holds connections reach every connection.
+    # Searches run on connections set up apart from the writers'. Were a failed search to hand
+    # its connection back in a state of its own (inside a read-only transaction, say), a later
+    # request on it would fail. More failures than the pools hold connections reach them all.
     for _ in range(40):
         bad = seven.get(
             "/Patient", params={"birthdate": "notadate"}, headers={"Prefer": "handling=strict"}

@@ -20,21 +20,50 @@ def create_engine(settings: Settings) -> AsyncEngine:
         engine = create_async_engine(url, connect_args={"timeout": 30})
         _tune_sqlite(engine)
         return engine
+    # asyncpg prepares every statement; by default PostgreSQL still re-plans the first five runs
+    # and then keeps re-planning any statement whose generic plan it guesses dearer, such as the
+    # one-statement write with its array parameters (0.8 ms of planning for a 0.3 ms insert).
+    # The store's statements are key lookups and inserts whose plans do not depend on the
+    # values.
+    return _postgresql_engine(
+        settings.database_url,
+        settings.database_pool_size,
+        settings.database_pool_overflow,
+        "force_generic_plan",
+    )
+
+
+def create_search_engine(settings: Settings) -> AsyncEngine | None:
+    """PostgreSQL: the engine searches run on, its sessions planning each statement anew.
+
+    Search criteria are skewed: status=active matches most MedicationRequests, subject=X a
+    handful. A generic plan cannot tell them apart and may start from the wrong index, turning
+    a 0.2 ms search into 50 ms at 20,000 resources and seconds at millions; searches pay the
+    planning instead (0.1-0.2 ms). A pool of its own, rather than a SET in each search's
+    transaction, saves the BEGIN and COMMIT around searches. None on SQLite, which plans every
+    statement for its values anyway.
+    """
+    if make_url(settings.database_url).get_backend_name() == "sqlite":
+        return None
+    return _postgresql_engine(
+        settings.database_url,
+        settings.database_search_pool_size,
+        settings.database_search_pool_overflow,
+        "force_custom_plan",
+    )
+
+
+def _postgresql_engine(url: str, pool_size: int, overflow: int, plan_mode: str) -> AsyncEngine:
     return create_async_engine(
         url,
-        pool_size=settings.database_pool_size,
-        max_overflow=settings.database_pool_overflow,
+        pool_size=pool_size,
+        max_overflow=overflow,
         pool_pre_ping=False,
         connect_args={
             "server_settings": {
                 # JIT compilation pays off for long analytic queries, never for ours.
                 "jit": "off",
-                # asyncpg prepares every statement; by default PostgreSQL still re-plans the
-                # first five runs and then keeps re-planning any statement whose generic plan it
-                # guesses dearer, such as the one-statement write with its array parameters
-                # (0.8 ms of planning for a 0.3 ms insert). The store's statements are key
-                # lookups and inserts whose plans do not depend on the values.
-                "plan_cache_mode": "force_generic_plan",
+                "plan_cache_mode": plan_mode,
             }
         },
     )
@@ -91,47 +120,33 @@ async def read_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection
         yield conn
 
 
-# Search criteria are skewed: status=active matches most MedicationRequests, subject=X a
-# handful. A generic plan cannot tell them apart and may start from the wrong index, turning a
-# 0.2 ms search into 50 ms at 20,000 resources and seconds at millions: searches pay for
-# planning each statement with its values instead.
-_PLAN_FOR_VALUES = "SET LOCAL plan_cache_mode = force_custom_plan"
-
-
 async def plan_for_values(conn: AsyncConnection) -> None:
-    """Plan the rest of this open transaction's statements for their actual values."""
+    """Plan the rest of this open transaction's statements for their actual values.
+
+    For the searches that run inside another transaction (GET entries of a Bundle); see
+    create_search_engine for why.
+    """
     if conn.dialect.name == "postgresql":
-        await conn.exec_driver_sql(_PLAN_FOR_VALUES)
+        await conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_custom_plan")
 
 
 @asynccontextmanager
-async def search_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    """A read-only transaction whose statements are planned for their values.
+async def search_connection(
+    engine: AsyncEngine, search_engine: AsyncEngine | None
+) -> AsyncIterator[AsyncConnection]:
+    """A connection for the statements of one search.
 
-    On PostgreSQL the driver opens it and sets the plan mode in one round trip, with SQLAlchemy
-    kept out of transaction control (AUTOCOMMIT, as in single_statement); the statements run
-    inside it all the same, through SQLAlchemy or straight to the driver.
+    On PostgreSQL a connection of the search engine, outside any transaction: READ COMMITTED
+    gives each statement its own snapshot inside a transaction too, so BEGIN and COMMIT would
+    be two round trips for nothing. On SQLite a read transaction, one snapshot for them all.
     """
-    async with engine.connect() as conn:
-        if conn.dialect.name != "postgresql":
-            async with conn.begin():
-                yield conn
-            return
-        await conn.execution_options(isolation_level="AUTOCOMMIT")
-        driver = (await conn.get_raw_connection()).driver_connection
-        assert driver is not None
-        await driver.execute(f"BEGIN READ ONLY; {_PLAN_FOR_VALUES}")
-        try:
+    if search_engine is None:
+        async with read_transaction(engine) as conn:
             yield conn
-        except BaseException:
-            try:
-                await driver.execute("ROLLBACK")
-            except Exception:
-                # The pool would not roll back a transaction it did not open: never hand on a
-                # connection that may still be inside this one.
-                await conn.invalidate()
-            raise
-        await driver.execute("COMMIT")
+        return
+    async with search_engine.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        yield conn
 
 
 @asynccontextmanager

@@ -26,7 +26,7 @@ from shafa.config import Settings
 from shafa.db.engine import (
     plan_for_values,
     read_transaction,
-    search_transaction,
+    search_connection,
     single_statement,
     write_transaction,
 )
@@ -210,6 +210,7 @@ class Call:
     request: Request
     engine: AsyncEngine
     settings: Settings
+    search_engine: AsyncEngine | None = None  # see db.engine.create_search_engine
     res_type: str = ""
     fhir_id: str = ""
     version: str = ""
@@ -454,7 +455,7 @@ async def search_type(call: Call) -> Response:
     if call.request.method == "POST":
         params += parse_qsl((await call.request.body()).decode(), keep_blank_values=True)
     strict = strict_handling(call.request)
-    async with search_transaction(call.engine) as conn:
+    async with search_connection(call.engine, call.search_engine) as conn:
         bundle = await _search_bundle(
             conn, call.settings, call.base, call.res_type, params, strict=strict
         )
@@ -662,13 +663,16 @@ def _route(call: Call, path: str) -> Handler:
 class FhirApi:
     """The ASGI app serving the FHIR REST API; mounted at /fhir."""
 
-    def __init__(self, engine: AsyncEngine, settings: Settings) -> None:
+    def __init__(
+        self, engine: AsyncEngine, settings: Settings, search_engine: AsyncEngine | None = None
+    ) -> None:
         self.engine = engine
         self.settings = settings
+        self.search_engine = search_engine
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
-        call = Call(request, self.engine, self.settings)
+        call = Call(request, self.engine, self.settings, self.search_engine)
         # Mounted under /fhir, the path here is what follows the base.
         path = scope["path"][len(scope.get("root_path", "")) :]
         try:
