@@ -81,8 +81,12 @@ def _registry() -> _Registry:
     return _Registry(by_type, common)
 
 
+@cache
 def params_for(resource_type: str) -> dict[str, SearchParam]:
-    """The search parameters of a resource type by code, those of Resource included."""
+    """The search parameters of a resource type by code, those of Resource included.
+
+    One dict a type, shared by every caller: read it, never change it.
+    """
     registry = _registry()
     return {**registry.common, **registry.by_type.get(resource_type, {})}
 
