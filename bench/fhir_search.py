@@ -255,7 +255,7 @@ def parse_args() -> argparse.Namespace:
         help="comma-separated searches to drive with wrk; empty for the counts alone",
     )
     parser.add_argument("--seconds", type=int, default=20, help="duration of each wrk search")
-    parser.add_argument("--connections", type=int, default=16, help="wrk connections")
+    parser.add_argument("--connections", type=int, default=8, help="wrk connections")
     parser.add_argument("--threads", type=int, default=1, choices=(1,))
     parser.add_argument("--samples", type=int, default=SAMPLES, help="queries sampled a search")
     parser.add_argument("--count-repeats", type=int, default=50)
