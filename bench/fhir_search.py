@@ -201,21 +201,26 @@ def run_size(args: argparse.Namespace, resources: int) -> dict[str, Any]:
     if loaded != expected:
         log(f"{label}: database {database} holds {loaded}, loading {expected} resources")
         asyncio.run(recreate_database(database_url))
-        # Its output joins the progress on stderr: stdout is for the report alone.
-        subprocess.run([shafa_command(), "db", "upgrade"], env=env, check=True, stdout=sys.stderr)
+    # A reused database may be of an older revision. Its output joins the progress on stderr:
+    # stdout is for the report alone.
+    subprocess.run([shafa_command(), "db", "upgrade"], env=env, check=True, stdout=sys.stderr)
     server = start_server(args, env, args.workdir / f"server-{label}.log")
     try:
         meter = CpuMeter(server.pid, database)
         if loaded != expected:
             report["ingest"] = ingest(args, patients, meter)
-            log("vacuum analyze")
-            asyncio.run(vacuum_analyze(database_url))
+        # After a load, or an upgrade that rewrote rows: without it the counts read the heap
+        # (the visibility map is stale) and the planner has no statistics.
+        log("vacuum analyze")
+        asyncio.run(vacuum_analyze(database_url))
         base = f"http://{args.host}:{args.port}/fhir"
         query_files = write_queries(args, database_url, label)
         report["searches"] = {}
         for name, path in query_files.items():
             found = check_queries(base, name, path)
             wrk_env = {**env, "SHAFA_BENCH_QUERIES": str(path), "SHAFA_BENCH_THREADS": "1"}
+            # Unmeasured: the pools open their connections, caches fill, as in a running server.
+            run_wrk(argparse.Namespace(**{**vars(args), "seconds": 3}), "search", wrk_env, meter)
             measured = run_wrk(args, "search", wrk_env, meter)
             report["searches"][name] = {"example": path.read_text().split("\n", 1)[0]}
             report["searches"][name] |= found | measured
