@@ -420,6 +420,31 @@ def run_wrk(args: argparse.Namespace, scenario: str, env: dict[str, str], meter:
 # --- the command line ----------------------------------------------------------------------
 
 
+def add_server_and_data_arguments(parser: argparse.ArgumentParser, *, port: int) -> None:
+    """The options every benchmark shares: the server it starts, the data set, the outputs."""
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=port)
+    parser.add_argument("--workers", type=int, default=2, help="server worker processes")
+    parser.add_argument("--per-bundle", type=int, default=500, help="entries a transaction")
+    # Four, so that both of the two workers get work: a connection sticks to one worker.
+    parser.add_argument("--ingest-connections", type=int, default=4)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        default=Path("/tmp/shafa-bench"),
+        help="bundle cache, query and id lists, server logs",
+    )
+    parser.add_argument("--output", type=Path, help="also write the JSON report here")
+
+
+def prepare(args: argparse.Namespace) -> None:
+    """Check for wrk and make the work directory, before anything is loaded."""
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is missing: install it with `apt-get update && apt-get install -y wrk`")
+    args.workdir.mkdir(parents=True, exist_ok=True)
+
+
 def parse_args() -> argparse.Namespace:
     """The command line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -435,13 +460,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seconds", type=int, default=20, help="duration of each wrk scenario")
     parser.add_argument("--connections", type=int, default=32, help="wrk connections")
     parser.add_argument("--threads", type=int, default=1, choices=(1, 2), help="wrk threads")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8765)
-    parser.add_argument("--workers", type=int, default=2, help="server worker processes")
-    parser.add_argument("--per-bundle", type=int, default=500, help="entries a transaction")
-    # Four, so that both of the two workers get work: a connection sticks to one worker.
-    parser.add_argument("--ingest-connections", type=int, default=4)
-    parser.add_argument("--seed", type=int, default=1)
+    add_server_and_data_arguments(parser, port=8765)
     parser.add_argument(
         "--scenarios",
         default=",".join(WRK_SCENARIOS),
@@ -452,13 +471,6 @@ def parse_args() -> argparse.Namespace:
         action="store_true",
         help="skip recreate and ingest: the database already holds the dataset",
     )
-    parser.add_argument(
-        "--workdir",
-        type=Path,
-        default=Path("/tmp/shafa-bench"),
-        help="bundle cache, id list and server log",
-    )
-    parser.add_argument("--output", type=Path, help="also write the JSON report here")
     args = parser.parse_args()
     args.scenarios = [name for name in args.scenarios.split(",") if name]
     if unknown := set(args.scenarios) - set(WRK_SCENARIOS):
@@ -469,9 +481,7 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     """Run the whole benchmark and print one JSON report on stdout."""
     args = parse_args()
-    if shutil.which("wrk") is None:
-        sys.exit("wrk is missing: install it with `apt-get update && apt-get install -y wrk`")
-    args.workdir.mkdir(parents=True, exist_ok=True)
+    prepare(args)
     patients = math.ceil(args.resources / RESOURCES_PER_PATIENT)
     database = make_url(args.database_url).database
     env = {**os.environ, "SHAFA_DATABASE_URL": args.database_url}

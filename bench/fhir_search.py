@@ -15,7 +15,6 @@ import asyncio
 import json
 import math
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -33,8 +32,10 @@ from fhir_core import (
     CpuMeter,
     _connect,
     _percentile,
+    add_server_and_data_arguments,
     ingest,
     log,
+    prepare,
     recreate_database,
     run_wrk,
     shafa_command,
@@ -264,14 +265,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=1, choices=(1,))
     parser.add_argument("--samples", type=int, default=SAMPLES, help="queries sampled a search")
     parser.add_argument("--count-repeats", type=int, default=50)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8766)
-    parser.add_argument("--workers", type=int, default=2, help="server worker processes")
-    parser.add_argument("--per-bundle", type=int, default=500, help="entries a transaction")
-    parser.add_argument("--ingest-connections", type=int, default=4)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--workdir", type=Path, default=Path("/tmp/shafa-bench"))
-    parser.add_argument("--output", type=Path, help="also write the JSON report here")
+    add_server_and_data_arguments(parser, port=8766)
     args = parser.parse_args()
     args.searches = [name for name in args.searches.split(",") if name]
     if unknown := set(args.searches) - set(SEARCHES):
@@ -282,9 +276,7 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     """Run every size and print one JSON report on stdout."""
     args = parse_args()
-    if shutil.which("wrk") is None:
-        sys.exit("wrk is missing: install it with `apt-get update && apt-get install -y wrk`")
-    args.workdir.mkdir(parents=True, exist_ok=True)
+    prepare(args)
     report: dict[str, Any] = {
         "machine_cores": os.cpu_count(),
         "load_average_at_start": [round(load, 2) for load in os.getloadavg()],
