@@ -23,8 +23,13 @@ run: install
 	$(BIN)/shafa demo --patients $(DEMO_PATIENTS)
 	$(BIN)/shafa serve --host $(HOST) --port $(PORT)
 
+# The pages' end-to-end tests drive Debian's Chromium (tests/e2e); installed once per machine.
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	apt-get update && apt-get install -y --no-install-recommends chromium
+
 ## Install and run every check: lint, types, and the whole test suite (SQLite and PostgreSQL)
-test: install
+test: install $(CHROMIUM)
 	$(BIN)/ruff check src tests bench tools
 	$(BIN)/mypy
 	$(BIN)/pytest -q

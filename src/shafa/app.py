@@ -17,6 +17,7 @@ from shafa.db.migrate import ensure_migrated
 from shafa.fhir import validation
 from shafa.fhir.errors import FhirError, Issue
 from shafa.fhir.routes import FhirApi, render_error
+from shafa.web import pages
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +127,9 @@ def create_app(settings: Settings | None = None, *, check_migrations: bool = Tru
     app.state.engine = engine
 
     @app.exception_handler(HTTPException)
-    async def _http_error(_request: Request, error: HTTPException) -> Response:
+    async def _http_error(request: Request, error: HTTPException) -> Response:
+        if error.status_code == 404 and "text/html" in request.headers.get("accept", ""):
+            return pages.not_found(request)
         code = _HTTP_ISSUE_CODES.get(error.status_code, "processing")
         return render_error(
             FhirError(
@@ -156,5 +159,6 @@ def create_app(settings: Settings | None = None, *, check_migrations: bool = Tru
     async def healthz() -> dict[str, Any]:
         return {"status": "ok"}
 
+    pages.mount(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return Shafa(app, BodyLimit(FhirApi(engine, settings, search_engine), settings.max_body_bytes))
