@@ -56,8 +56,11 @@ class Database:
         asyncio.run(truncate_pg())
 
 
-def create_pg_database() -> tuple[str, str]:
-    """A new, empty PostgreSQL database: (SQLAlchemy URL, libpq DSN)."""
+def create_pg_database(options: str = "") -> tuple[str, str]:
+    """A new, empty PostgreSQL database: (SQLAlchemy URL, libpq DSN).
+
+    options are CREATE DATABASE's, such as a locale.
+    """
     name = f"shafa_test_{uuid.uuid4().hex[:12]}"
 
     async def create() -> None:
@@ -66,7 +69,7 @@ def create_pg_database() -> tuple[str, str]:
         except OSError as error:  # CI must have PostgreSQL: no skip, a clear failure
             pytest.fail(f"PostgreSQL is required for the tests and is not reachable: {error}")
         try:
-            await conn.execute(f'CREATE DATABASE "{name}"')
+            await conn.execute(f'CREATE DATABASE "{name}" {options}')
         finally:
             await conn.close()
 

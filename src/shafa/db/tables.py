@@ -41,6 +41,16 @@ TYPE_NAME = 64
 INDEXED_TEXT = 255  # index values are truncated here; the resource itself keeps the full text
 INDEXED_URI = 512
 
+
+def prefix_searched(length: int) -> Any:
+    """A text column searched by prefix (LIKE 'x%'): byte order ("C" collation) on PostgreSQL.
+
+    A btree index serves LIKE 'x%' only under the C collation (or a *_pattern_ops class); a
+    database created with a linguistic default (en_US.UTF-8, ICU) would scan every row instead.
+    Sorting by these columns is then code-point order, as the search documentation says.
+    """
+    return String(length).with_variant(String(length, collation="C"), "postgresql")
+
 resources = Table(
     "resources",
     metadata,
@@ -127,7 +137,7 @@ def _index_table(name: str, comment: str, *value_columns: Column[Any]) -> Table:
 idx_string = _index_table(
     "idx_string",
     "String search values: normalised (lower case, no accents) for matching, exact for :exact.",
-    Column("value", String(INDEXED_TEXT), nullable=False),
+    Column("value", prefix_searched(INDEXED_TEXT), nullable=False),
     Column("exact", String(INDEXED_TEXT), nullable=False),
 )
 Index("ix_idx_string_value", idx_string.c.res_type, idx_string.c.param, idx_string.c.value)
@@ -137,7 +147,7 @@ idx_token = _index_table(
     "Token search values: system and code, and the display text for :text.",
     Column("system", String(INDEXED_URI), nullable=True),
     Column("code", String(INDEXED_TEXT), nullable=True),
-    Column("text", String(INDEXED_TEXT), nullable=True),
+    Column("text", prefix_searched(INDEXED_TEXT), nullable=True),
 )
 Index(
     "ix_idx_token_code",
@@ -176,7 +186,7 @@ Index("ix_idx_quantity_value", idx_quantity.c.res_type, idx_quantity.c.param, id
 idx_uri = _index_table(
     "idx_uri",
     "URI and canonical search values.",
-    Column("uri", String(INDEXED_URI), nullable=False),
+    Column("uri", prefix_searched(INDEXED_URI), nullable=False),
 )
 Index("ix_idx_uri_uri", idx_uri.c.res_type, idx_uri.c.param, idx_uri.c.uri)
 
