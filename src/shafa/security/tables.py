@@ -47,8 +47,8 @@ audit_log = Table(
     Column("user_agent", Text, nullable=True),
     Column("request_id", String(128), nullable=True),
     Column("query", Text, nullable=True),
-    # SHA-256 (hex) of the previous record of the chain (the chain's genesis for seq 1), and of
-    # this record's canonical content followed by prev_hash (shafa.security.audit.record_hash).
+    # SHA-256 (hex) of the previous record of the chain (GENESIS for seq 1), and this record's:
+    # SHA-256 of prev_hash then the SHA-256 of its canonical content (audit.record_hash).
     Column("prev_hash", String(SHA256_HEX), nullable=False),
     Column("hash", String(SHA256_HEX), nullable=False),
     # Two records can never claim the same place in a chain: a fork is refused by the database.
@@ -82,6 +82,9 @@ audit_chains = Table(
     metadata,
     Column("chain", SmallInteger, primary_key=True, autoincrement=False),
     Column("seq", BigInteger, nullable=False),
+    # The hash of the record before the head: lets PostgreSQL's UPDATE ... RETURNING hand back
+    # the old head with the new (see audit._APPEND_POSTGRESQL).
+    Column("prev_hash", String(SHA256_HEX), nullable=False),
     Column("hash", String(SHA256_HEX), nullable=False),
     comment="The head of each audit hash chain: its last sequence number and hash.",
 )

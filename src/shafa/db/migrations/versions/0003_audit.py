@@ -26,6 +26,7 @@ def upgrade() -> None:
         "audit_chains",
         sa.Column("chain", sa.SmallInteger(), autoincrement=False, nullable=False),
         sa.Column("seq", sa.BigInteger(), nullable=False),
+        sa.Column("prev_hash", sa.String(length=64), nullable=False),
         sa.Column("hash", sa.String(length=64), nullable=False),
         sa.PrimaryKeyConstraint("chain", name=op.f("pk_audit_chains")),
         comment="The head of each audit hash chain: its last sequence number and hash.",
