@@ -14,7 +14,7 @@ deleting the newest leaves the chain shorter than its head row in audit_chains s
 database the log is append-only: triggers (migration 0003) refuse UPDATE and DELETE on audit_log
 and audit_patients. What a hash chain cannot show is a whole chain rewritten consistently, head
 row included, by someone who can disable the triggers; anchoring the heads outside the database
-(printing `shafa audit verify`'s output to a write-once store, say daily) closes that gap.
+(copying the audit_chains rows to a write-once store, say hourly) closes that gap.
 
 Throughput: several chains, not one. A single global chain serialises every audited request
 on one lock held until COMMIT, and COMMIT waits for the WAL flush. Records are spread over
