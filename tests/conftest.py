@@ -24,6 +24,7 @@ from shafa.app import create_app
 from shafa.config import Settings
 from shafa.db import migrate
 from shafa.db.tables import metadata
+from shafa.security import tables as _security_tables  # noqa: F401 (its tables join metadata)
 
 PG_ADMIN_DSN = os.environ.get("SHAFA_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 BACKENDS = ("sqlite", "postgresql")
@@ -39,11 +40,21 @@ class Database:
     dsn: str  # driver-level: a file path for SQLite, a libpq DSN for PostgreSQL
 
     def truncate(self) -> None:
-        """Delete every row of every table (the schema stays)."""
+        """Delete every row of every table (the schema stays).
+
+        PostgreSQL's TRUNCATE fires no row triggers, so the append-only audit tables empty too.
+        """
         if self.backend == "sqlite":
             with sqlite3.connect(self.dsn) as conn:
+                # The audit log refuses DELETE by trigger: set the triggers aside meanwhile.
+                listed = "SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"
+                triggers = conn.execute(listed).fetchall()
+                for name, _sql in triggers:
+                    conn.execute(f"DROP TRIGGER {name}")
                 for table in TABLES:
                     conn.execute(f"DELETE FROM {table}")  # noqa: S608 (our own table names)
+                for _name, sql in triggers:
+                    conn.execute(sql)
             return
 
         async def truncate_pg() -> None:

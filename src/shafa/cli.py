@@ -1,4 +1,4 @@
-"""The `shafa` command: serve, db upgrade, demo."""
+"""The `shafa` command: serve, db upgrade, demo, audit verify."""
 
 import asyncio
 import sys
@@ -11,6 +11,7 @@ from shafa.config import Settings, get_settings
 from shafa.db import migrate
 from shafa.db.engine import create_engine, write_transaction
 from shafa.fhir import bundles, store
+from shafa.security import audit
 from shafa.synthetic import clinical
 
 app = typer.Typer(
@@ -18,6 +19,8 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
 
 
 @app.command()
@@ -98,6 +101,34 @@ async def _load_demo(settings: Settings, patients: int, seed: int) -> int:
                 await bundles.process_transaction(conn, bundle, store.now())
             loaded += len(bundle["entry"])
         return loaded
+    finally:
+        await engine.dispose()
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Walk every audit hash chain; exit 1 naming the first broken link of each broken chain."""
+    settings = get_settings()
+    try:
+        result = asyncio.run(_verify_audit(settings))
+    except migrate.DatabaseNotMigrated as error:
+        typer.echo(f"shafa: {error}", err=True)
+        raise typer.Exit(1) from None
+    if result.intact:
+        typer.echo(f"Audit log intact: {result.records} records in {result.chains} chains.")
+        return
+    typer.echo(f"Audit log BROKEN in {len(result.breaks)} of {result.chains} chains:")
+    for broken in result.breaks:
+        typer.echo(f"  {broken}")
+    raise typer.Exit(1)
+
+
+async def _verify_audit(settings: Settings) -> audit.Verification:
+    engine = create_engine(settings)
+    try:
+        await migrate.ensure_migrated(engine, settings.database_url)
+        async with engine.connect() as conn:
+            return await audit.verify(conn)
     finally:
         await engine.dispose()
 

@@ -1,0 +1,1 @@
+"""Identities, access control, consent and the audit log."""
