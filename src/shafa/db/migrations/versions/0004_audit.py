@@ -1,8 +1,8 @@
 """The audit log: audit_log, audit_patients and audit_chains, append-only by trigger
 
-Revision ID: 0003
-Revises: 0002
-Create Date: 2026-11-23 10:00:00.000000
+Revision ID: 0004
+Revises: 0003
+Create Date: 2026-11-21 23:40:00.000000
 """
 
 from collections.abc import Sequence
@@ -12,8 +12,8 @@ from alembic import op
 
 import shafa.db.types
 
-revision: str = "0003"
-down_revision: str | None = "0002"
+revision: str = "0004"
+down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
