@@ -17,6 +17,7 @@ from shafa.db.migrate import ensure_migrated
 from shafa.fhir import validation
 from shafa.fhir.errors import FhirError, Issue
 from shafa.fhir.routes import FhirApi, render_error
+from shafa.security.routes import router as oauth_router
 from shafa.web import pages
 
 log = logging.getLogger(__name__)
@@ -160,5 +161,6 @@ def create_app(settings: Settings | None = None, *, check_migrations: bool = Tru
         return {"status": "ok"}
 
     pages.mount(app)
+    app.include_router(oauth_router)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return Shafa(app, BodyLimit(FhirApi(engine, settings, search_engine), settings.max_body_bytes))

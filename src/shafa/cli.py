@@ -1,18 +1,24 @@
-"""The `shafa` command: serve, db upgrade, demo, audit verify."""
+"""The `shafa` command: serve, db, demo, audit, clients, keys."""
 
 import asyncio
+import json
 import sys
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Annotated, Any, TypeVar
 
 import typer
 import uvicorn
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shafa.config import Settings, get_settings
 from shafa.db import migrate
-from shafa.db.engine import create_engine, write_transaction
+from shafa.db.engine import create_engine, read_transaction, write_transaction
 from shafa.fhir import bundles, store
-from shafa.security import audit
+from shafa.security import audit, keys, oauth
 from shafa.synthetic import clinical
+
+T = TypeVar("T")
 
 app = typer.Typer(
     help="Shafa: a FHIR-native national digital-health platform.", no_args_is_help=True
@@ -21,6 +27,10 @@ db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_he
 app.add_typer(db_app, name="db")
 audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
+clients_app = typer.Typer(help="OAuth2 clients of the token endpoint.", no_args_is_help=True)
+app.add_typer(clients_app, name="clients")
+keys_app = typer.Typer(help="Keys that sign access tokens.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
 
 
 @app.command()
@@ -131,6 +141,137 @@ async def _verify_audit(settings: Settings) -> audit.Verification:
             return await audit.verify(conn)
     finally:
         await engine.dispose()
+
+
+def _with_engine(work: Callable[[AsyncEngine], Awaitable[T]]) -> T:
+    """Run work over a migrated database; exits with a clear message when it is not."""
+    settings = get_settings()
+
+    async def run() -> T:
+        engine = create_engine(settings)
+        try:
+            await migrate.ensure_migrated(engine, settings.database_url)
+            return await work(engine)
+        finally:
+            await engine.dispose()
+
+    try:
+        return asyncio.run(run())
+    except migrate.DatabaseNotMigrated as error:
+        typer.echo(f"shafa: {error}", err=True)
+        raise typer.Exit(1) from None
+
+
+@clients_app.command("add")
+def clients_add(
+    name: Annotated[str, typer.Argument(help="Who the client is, e.g. 'Central Hospital HIS'.")],
+    scope: Annotated[
+        str, typer.Option(help='SMART scopes it may be granted, e.g. "system/*.cruds".')
+    ],
+    grant_type: Annotated[
+        list[str] | None,
+        typer.Option(help="A grant type it may use (repeatable); default client_credentials."),
+    ] = None,
+    redirect_uri: Annotated[
+        list[str] | None,
+        typer.Option(help="A redirect URI for the authorization code grant (repeatable)."),
+    ] = None,
+    public: Annotated[
+        bool, typer.Option(help="A public app (no secret; authorization code with PKCE).")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Register an OAuth2 client and print its client_id and client_secret (shown only now)."""
+    try:
+        client, secret = _with_engine(
+            lambda engine: oauth.add_client(
+                engine,
+                name,
+                scope,
+                store.now(),
+                grant_types=tuple(grant_type or ("client_credentials",)),
+                redirect_uris=tuple(redirect_uri or ()),
+                public=public,
+            )
+        )
+    except ValueError as error:
+        typer.echo(f"shafa: {error}", err=True)
+        raise typer.Exit(2) from None
+    if as_json:
+        body = _client_json(client) | {"client_secret": secret}
+        typer.echo(json.dumps(body))
+        return
+    typer.echo(f"client_id: {client.client_id}")
+    if secret is not None:
+        typer.echo(f"client_secret: {secret}")
+
+
+def _client_json(client: oauth.Client) -> dict[str, Any]:
+    return {
+        "client_id": client.client_id,
+        "name": client.name,
+        "scope": client.scopes,
+        "grant_types": list(client.grant_types),
+        "redirect_uris": list(client.redirect_uris),
+        "confidential": client.confidential,
+        "active": client.active,
+        "created": client.created.isoformat(),
+    }
+
+
+@clients_app.command("list")
+def clients_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
+) -> None:
+    """List the clients: id, state, name and scopes."""
+    clients = _with_engine(oauth.list_clients)
+    if as_json:
+        typer.echo(json.dumps([_client_json(client) for client in clients]))
+        return
+    for client in clients:
+        state = "active" if client.active else "disabled"
+        typer.echo(f"{client.client_id}  {state}  {client.name}  [{client.scopes}]")
+
+
+@clients_app.command("disable")
+def clients_disable(client_id: Annotated[str, typer.Argument(help="The client_id.")]) -> None:
+    """Refuse the client new tokens and revoke its refresh tokens."""
+    if not _with_engine(lambda engine: oauth.disable_client(engine, client_id)):
+        typer.echo(f"shafa: no client {client_id}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"Client {client_id} is disabled.")
+
+
+@keys_app.command("rotate")
+def keys_rotate() -> None:
+    """Make a new signing key; the old ones verify until the longest access token runs out."""
+    settings = get_settings()
+
+    async def rotate(engine: AsyncEngine) -> keys.KeyInfo:
+        overlap = timedelta(seconds=settings.access_token_seconds)
+        async with write_transaction(engine) as conn:
+            return await keys.rotate(conn, store.now(), settings.signing_algorithm, overlap)
+
+    made = _with_engine(rotate)
+    typer.echo(f"New signing key {made.kid} ({made.algorithm}) is active.")
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """List the signing keys: kid, algorithm, created, activated, retired."""
+
+    async def listed(engine: AsyncEngine) -> list[keys.KeyInfo]:
+        async with read_transaction(engine) as conn:
+            return await keys.list_keys(conn)
+
+    moment = store.now()
+    for key in _with_engine(listed):
+        state = "verifying" if key.live(moment) else "retired"
+        retired = key.retired.isoformat() if key.retired else "-"
+        typer.echo(
+            f"{key.kid}  {key.algorithm}  {state}  created {key.created.isoformat()}  "
+            f"retires {retired}"
+        )
 
 
 def main() -> None:

@@ -1,6 +1,7 @@
 """Settings: one typed object read from SHAFA_* environment variables, failing fast."""
 
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -32,6 +33,20 @@ class Settings(BaseSettings):
     max_page_size: int = Field(default=1000, ge=1, le=10000)
     # Entries a batch or transaction Bundle may carry.
     max_bundle_entries: int = Field(default=20000, ge=1)
+    # OAuth2 issuer: the server's public root URL (e.g. https://shafa.example.az), the iss of
+    # every access token; their aud is the FHIR base URL (base_url, or this + /fhir). Unset,
+    # both are derived from each request, which suits development only.
+    oauth_issuer: str | None = None
+    # Algorithm of the keys that sign access tokens (RFC 7518 §3.1); verification accepts no
+    # other. ES256 tokens and keys are smaller and faster to make than RS256 ones.
+    signing_algorithm: Literal["ES256", "RS256"] = "ES256"
+    # Access tokens are short-lived (SMART App Launch 2.0 suggests minutes, not hours), so a
+    # leaked token is worth little and a disabled client loses access quickly.
+    access_token_seconds: int = Field(default=600, ge=60, le=3600)
+    # A refresh token family's whole life; every use rotates it within that life.
+    refresh_token_seconds: int = Field(default=30 * 24 * 3600, ge=300, le=365 * 24 * 3600)
+    # RFC 6749 §4.1.2: authorization codes live briefly; ten minutes at most is recommended.
+    authorization_code_seconds: int = Field(default=60, ge=10, le=600)
 
 
 @lru_cache

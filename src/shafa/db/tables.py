@@ -51,6 +51,7 @@ def prefix_searched(length: int) -> Any:
     """
     return String(length).with_variant(String(length, collation="C"), "postgresql")
 
+
 resources = Table(
     "resources",
     metadata,

@@ -43,6 +43,7 @@ from shafa.fhir.responses import (
     version_location,
 )
 from shafa.fhir.validation import check_id
+from shafa.security import oauth
 
 log = logging.getLogger(__name__)
 
@@ -593,6 +594,12 @@ async def delete(call: Call) -> Response:
     )
 
 
+async def smart_configuration(call: Call) -> Response:
+    """SMART App Launch 2.0 discovery, which SMART looks for relative to the FHIR base."""
+    issuer = oauth.issuer(call.settings, str(call.request.base_url))
+    return Response(orjson.dumps(oauth.smart_configuration(issuer)), media_type="application/json")
+
+
 # --- dispatch -------------------------------------------------------------------------------
 
 Handler = Callable[[Call], Awaitable[Response]]
@@ -631,6 +638,8 @@ _WORDS_AT = (
 def _route(call: Call, path: str) -> Handler:
     """The handler for the path (relative to the base), filling in the call's type and id."""
     segments = [s for s in path.split("/") if s]
+    if segments == [".well-known", "smart-configuration"] and call.request.method == "GET":
+        return smart_configuration
     shape: list[str] = []
     for position, segment in enumerate(segments):
         if position < len(_WORDS_AT) and segment in _WORDS_AT[position]:

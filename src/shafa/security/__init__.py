@@ -1,1 +1,1 @@
-"""Identities, access control, consent and the audit log."""
+"""Identities, OAuth2 tokens and SMART scopes, access control, consent and the audit log."""

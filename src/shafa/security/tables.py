@@ -1,9 +1,16 @@
-"""The audit log's tables, on the shared MetaData of shafa.db.tables."""
+"""Security's tables, on the one shared MetaData of shafa.db.tables: OAuth2 clients, signing
+keys, authorization codes and refresh tokens; the audit log.
+
+Secrets, codes and refresh tokens are stored only as hashes: a copy of the database hands out no
+credential.
+"""
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     Column,
+    ForeignKey,
     Index,
     PrimaryKeyConstraint,
     SmallInteger,
@@ -15,6 +22,94 @@ from sqlalchemy import (
 
 from shafa.db.tables import FHIR_ID, metadata
 from shafa.db.types import UtcDateTime
+
+CLIENT_ID = 64
+TOKEN_HASH = 64  # SHA-256, hex
+KID = 64
+URI = 1024
+
+oauth_clients = Table(
+    "oauth_clients",
+    metadata,
+    Column("client_id", String(CLIENT_ID), primary_key=True),
+    # argon2id hash of the client secret (PHC string); NULL for a public client (PKCE only).
+    Column("secret_hash", String(255), nullable=True),
+    Column("name", String(200), nullable=False),
+    # Space-separated SMART scopes the client may be granted (canonical v2 forms).
+    Column("scopes", Text, nullable=False),
+    # Space-separated OAuth2 grant types it may use.
+    Column("grant_types", String(200), nullable=False),
+    # Space-separated redirect URIs registered for the authorization code grant.
+    Column("redirect_uris", Text, nullable=False, default=""),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created", UtcDateTime, nullable=False),
+    CheckConstraint("length(name) > 0", name="name_not_empty"),
+    comment="OAuth2 clients: systems and apps that may ask the token endpoint for tokens.",
+)
+
+signing_keys = Table(
+    "signing_keys",
+    metadata,
+    Column("kid", String(KID), primary_key=True),
+    Column("algorithm", String(16), nullable=False),
+    # The public key as a JWK (RFC 7517), JSON text, served in the JWKS.
+    Column("public_jwk", Text, nullable=False),
+    # The private key, PKCS#8 PEM.
+    Column("private_key", Text, nullable=False),
+    Column("created", UtcDateTime, nullable=False),
+    # When it became the signing key; the newest activated, unretired key signs.
+    Column("activated", UtcDateTime, nullable=True),
+    # From this instant on it verifies nothing and leaves the JWKS; set at rotation to the
+    # rotation time plus the longest access token lifetime.
+    Column("retired", UtcDateTime, nullable=True),
+    CheckConstraint("algorithm IN ('ES256', 'RS256')", name="algorithm_known"),
+    comment="Asymmetric keys that sign access tokens, rotated by `shafa keys rotate`.",
+)
+
+authorization_codes = Table(
+    "authorization_codes",
+    metadata,
+    Column("code_hash", String(TOKEN_HASH), primary_key=True),
+    Column("client_id", String(CLIENT_ID), ForeignKey("oauth_clients.client_id"), nullable=False),
+    Column("redirect_uri", String(URI), nullable=False),
+    # RFC 7636: BASE64URL(SHA256(code_verifier)); only the S256 method is accepted.
+    Column("code_challenge", String(128), nullable=False),
+    Column("scope", Text, nullable=False),
+    Column("subject", String(200), nullable=False),
+    Column("fhir_user", String(200), nullable=True),
+    Column("patient", String(FHIR_ID), nullable=True),
+    Column("created", UtcDateTime, nullable=False),
+    Column("expires", UtcDateTime, nullable=False),
+    # When it was exchanged; a second exchange is refused and revokes what the first got.
+    Column("used", UtcDateTime, nullable=True),
+    # The refresh token family the exchange started, if any (RFC 6749 §4.1.2: revoke on reuse).
+    Column("refresh_family", String(TOKEN_HASH), nullable=True),
+    comment="Authorization codes the login issues, each exchanged once with its PKCE verifier.",
+)
+
+refresh_tokens = Table(
+    "refresh_tokens",
+    metadata,
+    Column("token_hash", String(TOKEN_HASH), primary_key=True),
+    # Every token rotated from one grant shares its family; reuse of any revokes them all.
+    Column("family", String(TOKEN_HASH), nullable=False),
+    Column("client_id", String(CLIENT_ID), ForeignKey("oauth_clients.client_id"), nullable=False),
+    Column("scope", Text, nullable=False),
+    Column("subject", String(200), nullable=False),
+    Column("fhir_user", String(200), nullable=True),
+    Column("patient", String(FHIR_ID), nullable=True),
+    Column("created", UtcDateTime, nullable=False),
+    # The family's end: rotation hands the new token the same expiry.
+    Column("expires", UtcDateTime, nullable=False),
+    # When it was exchanged for a new one; from then on presenting it is reuse.
+    Column("used", UtcDateTime, nullable=True),
+    Column("revoked", Boolean, nullable=False, default=False),
+    comment="Refresh tokens (hashed), rotated on every use; reuse revokes the whole family.",
+)
+Index("ix_refresh_tokens_family", refresh_tokens.c.family)
+
+
+# --- The audit log --------------------------------------------------------------------------
 
 RECORD_ID = 36  # a UUIDv7 in its text form
 SHA256_HEX = 64

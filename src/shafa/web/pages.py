@@ -53,12 +53,16 @@ def language_of(request: Request) -> str:
 def render(request: Request, template: str, status: int = 200, **values: Any) -> HTMLResponse:
     """A page in the visitor's language, with the security headers every page carries."""
     language = language_of(request)
-    html = _environment(language).get_template(template).render(
-        request=request,
-        lang=language,
-        languages=LANGUAGES,
-        path=request.url.path,
-        **values,
+    html = (
+        _environment(language)
+        .get_template(template)
+        .render(
+            request=request,
+            lang=language,
+            languages=LANGUAGES,
+            path=request.url.path,
+            **values,
+        )
     )
     response = HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
     if request.query_params.get("lang") == language:

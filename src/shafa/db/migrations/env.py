@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
+import shafa.security.tables  # noqa: F401 (declares the OAuth2 tables on the same metadata)
 from shafa.db.tables import metadata
 from shafa.security import tables as _security_tables  # noqa: F401 (its tables join metadata)
 
