@@ -24,6 +24,7 @@ from shafa.app import create_app
 from shafa.config import Settings
 from shafa.db import migrate
 from shafa.db.tables import metadata
+from shafa.security import tables as _security_tables  # noqa: F401 (registers its tables)
 
 PG_ADMIN_DSN = os.environ.get("SHAFA_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 BACKENDS = ("sqlite", "postgresql")

@@ -32,6 +32,12 @@ class Settings(BaseSettings):
     max_page_size: int = Field(default=1000, ge=1, le=10000)
     # Entries a batch or transaction Bundle may carry.
     max_bundle_entries: int = Field(default=20000, ge=1)
+    # Failed logins in a row after which an account is locked, and for how long (minutes).
+    lockout_attempts: int = Field(default=5, ge=1, le=100)
+    lockout_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    # A web session ends after this long unused, and this long after login whatever happens.
+    session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    session_absolute_hours: int = Field(default=12, ge=1, le=24 * 30)
 
 
 @lru_cache

@@ -7,6 +7,7 @@ from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from shafa.db.tables import metadata
+from shafa.security import tables as _security_tables  # noqa: F401 (registers its tables)
 
 config = context.config
 
