@@ -1,23 +1,32 @@
-"""The `shafa` command: serve, db upgrade, demo."""
+"""The `shafa` command: serve, db upgrade, demo, users."""
 
 import asyncio
 import sys
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, NoReturn, TypeVar
 
 import typer
 import uvicorn
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shafa.config import Settings, get_settings
 from shafa.db import migrate
 from shafa.db.engine import create_engine, write_transaction
 from shafa.fhir import bundles, store
+from shafa.security import accounts, rules
+from shafa.security.rules import Role
 from shafa.synthetic import clinical
+
+T = TypeVar("T")
 
 app = typer.Typer(
     help="Shafa: a FHIR-native national digital-health platform.", no_args_is_help=True
 )
 db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+users_app = typer.Typer(help="Accounts of staff and citizens.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
 
 
 @app.command()
@@ -100,6 +109,158 @@ async def _load_demo(settings: Settings, patients: int, seed: int) -> int:
         return loaded
     finally:
         await engine.dispose()
+
+
+def _run_on_database(action: Callable[[AsyncEngine], Awaitable[T]]) -> T:
+    """Run an account action on the migrated database; exit 1 with the reason if refused."""
+    settings = get_settings()
+
+    async def run() -> T:
+        engine = create_engine(settings)
+        try:
+            await migrate.ensure_migrated(engine, settings.database_url)
+            return await action(engine)
+        finally:
+            await engine.dispose()
+
+    try:
+        return asyncio.run(run())
+    except (migrate.DatabaseNotMigrated, accounts.AccountError, rules.RuleBroken) as error:
+        typer.echo(f"shafa: {error}", err=True)
+        raise typer.Exit(1) from None
+
+
+def _password(password_file: Path | None) -> str:
+    """The password from the file's first line, else asked for twice without echo."""
+    if password_file is None:
+        password: str = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+        return password
+    try:
+        lines = password_file.read_text("utf-8").splitlines()
+    except OSError as error:
+        typer.echo(f"shafa: cannot read the password file: {error}", err=True)
+        raise typer.Exit(1) from None
+    return lines[0] if lines else ""
+
+
+PasswordFile = Annotated[
+    Path | None,
+    typer.Option(help="Read the password from the first line of this file instead of asking."),
+]
+
+
+@users_app.command("add")
+def users_add(
+    username: Annotated[str, typer.Argument(help="Login name (3-64 of a-z 0-9 . _ @ -).")],
+    role: Annotated[Role | None, typer.Option(help="Staff role; leave out with --citizen.")] = None,
+    citizen: Annotated[bool, typer.Option("--citizen", help="A citizen's account.")] = False,
+    fin: Annotated[str | None, typer.Option(help="Citizen's FIN (national ID).")] = None,
+    organization: Annotated[
+        str | None, typer.Option(help="Staff: Organization/ID the account works for.")
+    ] = None,
+    practitioner: Annotated[
+        str | None, typer.Option(help="Staff: Practitioner/ID the account acts as.")
+    ] = None,
+    practitioner_role: Annotated[
+        str | None, typer.Option(help="Staff: PractitionerRole/ID, if there is one.")
+    ] = None,
+    name: Annotated[
+        str | None, typer.Option(help="Display name (citizens: the Patient's name by default).")
+    ] = None,
+    password_file: PasswordFile = None,
+) -> None:
+    """Add a staff account (prints its TOTP secret once) or, with --citizen --fin, a citizen's."""
+    if citizen:
+        if fin is None or role not in (None, Role.CITIZEN) or organization or practitioner:
+            _usage("a citizen needs --fin, and no --role, --organization or --practitioner")
+        password = _password(password_file)
+        person = _run_on_database(
+            lambda engine: accounts.add_citizen(
+                engine,
+                username=username,
+                password=password,
+                fin=fin,
+                display_name=name,
+                now=store.now(),
+            )
+        )
+        typer.echo(
+            f"Added citizen {person.username} (Patient/{person.patient_id}, FIN {person.fin})."
+        )
+        return
+    if role is None or role is Role.CITIZEN or not organization or not practitioner or not name:
+        _usage("staff need --role, --organization, --practitioner and --name (or use --citizen)")
+    if fin is not None:
+        _usage("--fin is for citizens only")
+    password = _password(password_file)
+    staff = _run_on_database(
+        lambda engine: accounts.add_staff(
+            engine,
+            username=username,
+            password=password,
+            role=role,
+            display_name=name,
+            organization=organization,
+            practitioner=practitioner,
+            practitioner_role=practitioner_role,
+            now=store.now(),
+        )
+    )
+    who = staff.identity
+    typer.echo(f"Added {who.role.value} {who.username} (Organization/{who.organization_id}).")
+    typer.echo("Give these to the user once, for an authenticator app; they are not shown again.")
+    typer.echo(f"totp_secret: {staff.totp_secret}")
+    typer.echo(f"totp_uri: {staff.provisioning_uri}")
+
+
+def _usage(message: str) -> NoReturn:
+    typer.echo(f"shafa: {message}", err=True)
+    raise typer.Exit(2)
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """List every account: username, role, links, and whether it is locked."""
+    now = store.now()
+    for account in _run_on_database(accounts.list_accounts):
+        who = account.identity
+        links = (
+            f"Patient/{who.patient_id} FIN {who.fin}"
+            if who.patient_id
+            else f"Organization/{who.organization_id} Practitioner/{who.practitioner_id}"
+        )
+        until = rules.locked_until(account.locked_until, now)
+        state = "inactive" if not account.active else "active"
+        if until == rules.LOCKED_INDEFINITELY:
+            state = "locked"
+        elif until is not None:
+            state = f"locked until {until.isoformat(timespec='seconds')}"
+        typer.echo(f"{who.username}\t{who.role.value}\t{who.display_name}\t{links}\t{state}")
+
+
+@users_app.command("lock")
+def users_lock(username: Annotated[str, typer.Argument(help="The account to lock.")]) -> None:
+    """Lock an account until it is unlocked, and end its sessions."""
+    _run_on_database(lambda engine: accounts.lock(engine, username, store.now()))
+    typer.echo(f"Locked {username}.")
+
+
+@users_app.command("unlock")
+def users_unlock(username: Annotated[str, typer.Argument(help="The account to unlock.")]) -> None:
+    """Unlock an account (an administrator's lock or one after failed logins)."""
+    _run_on_database(lambda engine: accounts.unlock(engine, username, store.now()))
+    typer.echo(f"Unlocked {username}.")
+
+
+@users_app.command("passwd")
+def users_passwd(
+    username: Annotated[str, typer.Argument(help="The account.")],
+    password_file: PasswordFile = None,
+) -> None:
+    """Set a new password for an account and end its sessions."""
+    password = _password(password_file)
+    _run_on_database(lambda engine: accounts.set_password(engine, username, password, store.now()))
+    typer.echo(f"New password set for {username}.")
 
 
 def main() -> None:

@@ -47,7 +47,11 @@ FIN_SYSTEM = "https://fhir.shafa.az/sid/fin"
 FIN_PATTERN = re.compile(r"[0-9A-Z]{7}")
 
 
-class InvalidFin(ValueError):
+class RuleBroken(ValueError):
+    """Input an account rule refuses; the message says which rule and how to comply."""
+
+
+class InvalidFin(RuleBroken):
     """Not a FIN: 7 upper-case Latin letters and digits."""
 
 
@@ -62,7 +66,7 @@ def normalise_fin(text: str) -> str:
 USERNAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9._@-]{2,63}")
 
 
-class InvalidUsername(ValueError):
+class InvalidUsername(RuleBroken):
     """Not a username this system issues."""
 
 
@@ -84,7 +88,7 @@ MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 1024  # hashing costs the same for any length; this only bounds the input
 
 
-class WeakPassword(ValueError):
+class WeakPassword(RuleBroken):
     """A password the policy refuses; the message says why."""
 
 
