@@ -7,10 +7,11 @@ import sys
 from pathlib import Path
 
 
-def shafa(*args: str, database: Path) -> subprocess.CompletedProcess[str]:
+def shafa(*args: str, database: Path, stdin: str = "") -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "shafa", *args],
         env=os.environ | {"SHAFA_DATABASE_URL": f"sqlite+aiosqlite:///{database}"},
+        input=stdin,
         capture_output=True,
         text=True,
         timeout=120,

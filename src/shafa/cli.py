@@ -1,11 +1,12 @@
-"""The `shafa` command: serve, db, demo, audit, clients, keys."""
+"""The `shafa` command: serve, db, demo, users, clients, keys, audit."""
 
 import asyncio
 import json
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Annotated, Any, TypeVar
+from pathlib import Path
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 import uvicorn
@@ -15,7 +16,8 @@ from shafa.config import Settings, get_settings
 from shafa.db import migrate
 from shafa.db.engine import create_engine, read_transaction, write_transaction
 from shafa.fhir import bundles, store
-from shafa.security import audit, keys, oauth
+from shafa.security import accounts, audit, keys, oauth, rules
+from shafa.security.rules import Role
 from shafa.synthetic import clinical
 
 T = TypeVar("T")
@@ -25,6 +27,8 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+users_app = typer.Typer(help="Accounts of staff and citizens.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
 audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
 clients_app = typer.Typer(help="OAuth2 clients of the token endpoint.", no_args_is_help=True)
@@ -144,7 +148,8 @@ async def _verify_audit(settings: Settings) -> audit.Verification:
 
 
 def _with_engine(work: Callable[[AsyncEngine], Awaitable[T]]) -> T:
-    """Run work over a migrated database; exits with a clear message when it is not."""
+    """Run work over the migrated database; exit 1 with the reason when it is not, or when an
+    account action refuses."""
     settings = get_settings()
 
     async def run() -> T:
@@ -157,7 +162,7 @@ def _with_engine(work: Callable[[AsyncEngine], Awaitable[T]]) -> T:
 
     try:
         return asyncio.run(run())
-    except migrate.DatabaseNotMigrated as error:
+    except (migrate.DatabaseNotMigrated, accounts.AccountError, rules.RuleBroken) as error:
         typer.echo(f"shafa: {error}", err=True)
         raise typer.Exit(1) from None
 
@@ -272,6 +277,139 @@ def keys_list() -> None:
             f"{key.kid}  {key.algorithm}  {state}  created {key.created.isoformat()}  "
             f"retires {retired}"
         )
+
+
+def _password(password_file: Path | None) -> str:
+    """The password from the file's first line, else asked for twice without echo."""
+    if password_file is None:
+        password: str = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+        return password
+    try:
+        lines = password_file.read_text("utf-8").splitlines()
+    except OSError as error:
+        typer.echo(f"shafa: cannot read the password file: {error}", err=True)
+        raise typer.Exit(1) from None
+    return lines[0] if lines else ""
+
+
+PasswordFile = Annotated[
+    Path | None,
+    typer.Option(help="Read the password from the first line of this file instead of asking."),
+]
+
+
+@users_app.command("add")
+def users_add(
+    username: Annotated[str, typer.Argument(help="Login name (3-64 of a-z 0-9 . _ @ -).")],
+    role: Annotated[Role | None, typer.Option(help="Staff role; leave out with --citizen.")] = None,
+    citizen: Annotated[bool, typer.Option("--citizen", help="A citizen's account.")] = False,
+    fin: Annotated[str | None, typer.Option(help="Citizen's FIN (national ID).")] = None,
+    organization: Annotated[
+        str | None, typer.Option(help="Staff: Organization/ID the account works for.")
+    ] = None,
+    practitioner: Annotated[
+        str | None, typer.Option(help="Staff: Practitioner/ID the account acts as.")
+    ] = None,
+    practitioner_role: Annotated[
+        str | None, typer.Option(help="Staff: PractitionerRole/ID, if there is one.")
+    ] = None,
+    name: Annotated[
+        str | None, typer.Option(help="Display name (citizens: the Patient's name by default).")
+    ] = None,
+    password_file: PasswordFile = None,
+) -> None:
+    """Add a staff account (prints its TOTP secret once) or, with --citizen --fin, a citizen's."""
+    if citizen:
+        if fin is None or role not in (None, Role.CITIZEN) or organization or practitioner:
+            _usage("a citizen needs --fin, and no --role, --organization or --practitioner")
+        password = _password(password_file)
+        person = _with_engine(
+            lambda engine: accounts.add_citizen(
+                engine,
+                username=username,
+                password=password,
+                fin=fin,
+                display_name=name,
+                now=store.now(),
+            )
+        )
+        typer.echo(
+            f"Added citizen {person.username} (Patient/{person.patient_id}, FIN {person.fin})."
+        )
+        return
+    if role is None or role is Role.CITIZEN or not organization or not practitioner or not name:
+        _usage("staff need --role, --organization, --practitioner and --name (or use --citizen)")
+    if fin is not None:
+        _usage("--fin is for citizens only")
+    password = _password(password_file)
+    staff = _with_engine(
+        lambda engine: accounts.add_staff(
+            engine,
+            username=username,
+            password=password,
+            role=role,
+            display_name=name,
+            organization=organization,
+            practitioner=practitioner,
+            practitioner_role=practitioner_role,
+            now=store.now(),
+        )
+    )
+    who = staff.identity
+    typer.echo(f"Added {who.role.value} {who.username} (Organization/{who.organization_id}).")
+    typer.echo("Give these to the user once, for an authenticator app; they are not shown again.")
+    typer.echo(f"totp_secret: {staff.totp_secret}")
+    typer.echo(f"totp_uri: {staff.provisioning_uri}")
+
+
+def _usage(message: str) -> NoReturn:
+    typer.echo(f"shafa: {message}", err=True)
+    raise typer.Exit(2)
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """List every account: username, role, links, and whether it is locked."""
+    now = store.now()
+    for account in _with_engine(accounts.list_accounts):
+        who = account.identity
+        links = (
+            f"Patient/{who.patient_id} FIN {who.fin}"
+            if who.patient_id
+            else f"Organization/{who.organization_id} Practitioner/{who.practitioner_id}"
+        )
+        until = rules.locked_until(account.locked_until, now)
+        state = "inactive" if not account.active else "active"
+        if until == rules.LOCKED_INDEFINITELY:
+            state = "locked"
+        elif until is not None:
+            state = f"locked until {until.isoformat(timespec='seconds')}"
+        typer.echo(f"{who.username}\t{who.role.value}\t{who.display_name}\t{links}\t{state}")
+
+
+@users_app.command("lock")
+def users_lock(username: Annotated[str, typer.Argument(help="The account to lock.")]) -> None:
+    """Lock an account until it is unlocked, and end its sessions."""
+    _with_engine(lambda engine: accounts.lock(engine, username, store.now()))
+    typer.echo(f"Locked {username}.")
+
+
+@users_app.command("unlock")
+def users_unlock(username: Annotated[str, typer.Argument(help="The account to unlock.")]) -> None:
+    """Unlock an account (an administrator's lock or one after failed logins)."""
+    _with_engine(lambda engine: accounts.unlock(engine, username, store.now()))
+    typer.echo(f"Unlocked {username}.")
+
+
+@users_app.command("passwd")
+def users_passwd(
+    username: Annotated[str, typer.Argument(help="The account.")],
+    password_file: PasswordFile = None,
+) -> None:
+    """Set a new password for an account and end its sessions."""
+    password = _password(password_file)
+    _with_engine(lambda engine: accounts.set_password(engine, username, password, store.now()))
+    typer.echo(f"New password set for {username}.")
 
 
 def main() -> None:

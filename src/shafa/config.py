@@ -47,6 +47,12 @@ class Settings(BaseSettings):
     refresh_token_seconds: int = Field(default=30 * 24 * 3600, ge=300, le=365 * 24 * 3600)
     # RFC 6749 §4.1.2: authorization codes live briefly; ten minutes at most is recommended.
     authorization_code_seconds: int = Field(default=60, ge=10, le=600)
+    # Failed logins in a row after which an account is locked, and for how long (minutes).
+    lockout_attempts: int = Field(default=5, ge=1, le=100)
+    lockout_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    # A web session ends after this long unused, and this long after login whatever happens.
+    session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    session_absolute_hours: int = Field(default=12, ge=1, le=24 * 30)
 
 
 @lru_cache

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 
 from shafa.config import Settings
 from shafa.db import migrate
@@ -191,3 +191,23 @@ def test_upgrade_indexes_the_composites_of_resources_stored_before(scratch_url: 
     rows, masks = asyncio.run(_composite_rows(scratch_url))
     assert rows == []
     assert masks["bp"] & bit == 0
+
+
+async def _table_names(url: str) -> set[str]:
+    engine = create_engine(Settings(database_url=url))
+    try:
+        async with engine.connect() as conn:
+            return set(await conn.run_sync(lambda sync: inspect(sync).get_table_names()))
+    finally:
+        await engine.dispose()
+
+
+def test_accounts_go_down_to_0005_and_up_again(scratch_url: str) -> None:
+    migrate.upgrade(scratch_url)
+    assert {"users", "sessions"} <= asyncio.run(_table_names(scratch_url))
+    migrate.downgrade(scratch_url, "0005")
+    tables = asyncio.run(_table_names(scratch_url))
+    assert "resources" in tables
+    assert not {"users", "sessions"} & tables
+    migrate.upgrade(scratch_url)
+    command.check(migrate.alembic_config(scratch_url))

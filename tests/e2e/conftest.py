@@ -15,7 +15,7 @@ CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The root URL of a live server over a fresh SQLite database."""
     url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('e2e') / 'shafa.db'}"
@@ -24,12 +24,13 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield f"http://127.0.0.1:{live.port}"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(site: str) -> Iterator[Browser]:
-    """Chromium, headless, for the whole session.
+    """Chromium, headless, for the browser tests.
 
-    After the site: Playwright's sync API keeps an event loop running in this thread, and the
-    site's set-up (migrations) runs its own.
+    Playwright's sync API keeps an event loop running in this thread while it lives, so it
+    starts after the site's set-up (which runs its own loop) and ends with this package, before
+    other tests call asyncio.run.
     """
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)

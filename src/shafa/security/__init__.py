@@ -1,1 +1,2 @@
-"""Identities, OAuth2 tokens and SMART scopes, access control, consent and the audit log."""
+"""Security: identities and login, OAuth2 tokens and SMART scopes, access control, consent and
+the audit log."""

@@ -1,8 +1,8 @@
-"""Security's tables, on the one shared MetaData of shafa.db.tables: OAuth2 clients, signing
-keys, authorization codes and refresh tokens; the audit log.
+"""Security's tables, on the one shared MetaData of shafa.db.tables: accounts and login
+sessions; OAuth2 clients, signing keys, authorization codes and refresh tokens; the audit log.
 
-Secrets, codes and refresh tokens are stored only as hashes: a copy of the database hands out no
-credential.
+Passwords, secrets, session ids, codes and refresh tokens are stored only as hashes: a copy of the
+database hands out no credential.
 """
 
 from sqlalchemy import (
@@ -12,6 +12,7 @@ from sqlalchemy import (
     Column,
     ForeignKey,
     Index,
+    Integer,
     PrimaryKeyConstraint,
     SmallInteger,
     String,
@@ -20,8 +21,84 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from shafa.db.tables import FHIR_ID, metadata
+from shafa.db.tables import FHIR_ID, Pk, metadata
 from shafa.db.types import UtcDateTime
+from shafa.security.rules import Kind, Role
+
+# --- Accounts and sessions ------------------------------------------------------------------
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(value) for value in values)})"
+
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Pk, primary_key=True, autoincrement=True),
+    Column("username", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("display_name", String(200), nullable=False),
+    # Argon2id in PHC string format ($argon2id$v=19$m=...,t=...,p=...$salt$hash).
+    Column("password_hash", String(255), nullable=False),
+    # Base32 TOTP secret (RFC 6238) of staff accounts, and the time step of the last code used,
+    # so a code cannot be replayed.
+    Column("totp_secret", String(64), nullable=True),
+    Column("totp_last_step", BigInteger, nullable=True),
+    # Staff: the FHIR resources the account acts as (ids, without the type).
+    Column("organization_id", String(FHIR_ID), nullable=True),
+    Column("practitioner_id", String(FHIR_ID), nullable=True),
+    Column("practitioner_role_id", String(FHIR_ID), nullable=True),
+    # Citizens: their Patient and national ID.
+    Column("patient_id", String(FHIR_ID), nullable=True),
+    Column("fin", String(7), nullable=True),
+    Column("failed_attempts", Integer, nullable=False, default=0),
+    Column("locked_until", UtcDateTime, nullable=True),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    UniqueConstraint("username"),
+    UniqueConstraint("fin"),
+    CheckConstraint(_one_of("kind", tuple(kind.value for kind in Kind)), name="kind_known"),
+    CheckConstraint(_one_of("role", tuple(role.value for role in Role)), name="role_known"),
+    CheckConstraint(
+        "(kind = 'citizen' AND role = 'citizen') OR (kind = 'staff' AND role <> 'citizen')",
+        name="role_fits_kind",
+    ),
+    CheckConstraint(
+        "kind <> 'staff' OR (organization_id IS NOT NULL AND practitioner_id IS NOT NULL"
+        " AND totp_secret IS NOT NULL AND patient_id IS NULL AND fin IS NULL)",
+        name="staff_linked",
+    ),
+    CheckConstraint(
+        "kind <> 'citizen' OR (patient_id IS NOT NULL AND fin IS NOT NULL"
+        " AND organization_id IS NULL AND practitioner_id IS NULL)",
+        name="citizen_linked",
+    ),
+    CheckConstraint("failed_attempts >= 0", name="failed_attempts_not_negative"),
+    comment="Accounts of staff and citizens: credentials, lockout state and their FHIR links.",
+)
+Index("ix_users_patient", users.c.patient_id)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    # SHA-256 of the random session id the cookie carries: a copy of the table opens no session.
+    Column("id_hash", String(64), primary_key=True),
+    Column("user_id", Pk, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_seen_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("revoked_at", UtcDateTime, nullable=True),
+    CheckConstraint("expires_at > created_at", name="expires_after_created"),
+    comment="Web login sessions: hashed id, owner, CSRF token, last use, expiry and logout.",
+)
+Index("ix_sessions_user", sessions.c.user_id)
+
+
+# --- OAuth2 --------------------------------------------------------------------------------
 
 CLIENT_ID = 64
 TOKEN_HASH = 64  # SHA-256, hex

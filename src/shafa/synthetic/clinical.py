@@ -19,6 +19,8 @@ import random
 from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta, timezone
 
+from shafa.security.rules import FIN_SYSTEM
+
 BASE_DATE = date(2025, 1, 1)
 DEFAULT_BASE_URL = "https://fhir.shafa.az/fhir"
 
@@ -29,7 +31,6 @@ RESOURCES_PER_PATIENT = (
     1 + ENCOUNTERS_PER_PATIENT + OBSERVATIONS_PER_PATIENT + MEDICATION_REQUESTS_PER_PATIENT
 )
 
-FIN_SYSTEM = "https://fhir.shafa.az/sid/fin"
 ACT_CODE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 LOINC_SYSTEM = "http://loinc.org"
 UCUM_SYSTEM = "http://unitsofmeasure.org"
