@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import ChoiceLoader, Environment, PackageLoader, select_autoescape
 
 from shafa.web.i18n import LANGUAGE_COOKIE, LANGUAGES, choose_language, translations
 
@@ -25,6 +25,8 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
 }
+# The packages whose templates/ the pages render: the shell's own, then each context's.
+TEMPLATE_PACKAGES = ("shafa.web", "shafa.security")
 # A year: the language is a preference, not a secret.
 LANGUAGE_COOKIE_SECONDS = 365 * 24 * 3600
 
@@ -35,7 +37,7 @@ router = APIRouter(include_in_schema=False)
 def _environment(language: str) -> Environment:
     """One Jinja2 environment a language, its gettext bound once (rendering never awaits)."""
     environment = Environment(
-        loader=PackageLoader("shafa.web", "templates"),
+        loader=ChoiceLoader([PackageLoader(package, "templates") for package in TEMPLATE_PACKAGES]),
         autoescape=select_autoescape(default=True),
         extensions=["jinja2.ext.i18n"],
         trim_blocks=True,
@@ -99,12 +101,6 @@ async def home(request: Request) -> HTMLResponse:
     return render(request, "home.html")
 
 
-@router.get("/login", response_class=HTMLResponse)
-async def login_form(request: Request) -> HTMLResponse:
-    """The sign-in form."""
-    return render(request, "login.html")
-
-
 @router.get("/lang/{language}")
 async def switch_language(request: Request, language: str, next: str | None = None) -> Response:
     """Remember the language and go back to the page the visitor was on (works without JS)."""
@@ -128,5 +124,8 @@ def not_found(request: Request) -> HTMLResponse:
 
 def mount(app: FastAPI) -> None:
     """Add the pages and their static files to the application."""
+    from shafa.security import pages as security_pages  # its pages use render() from here
+
     app.include_router(router)
+    app.include_router(security_pages.router)
     app.mount("/static", StaticFiles(packages=[("shafa.web", "static")]), name="static")
