@@ -21,7 +21,8 @@ install: $(INSTALLED)
 run: install
 	$(BIN)/shafa db upgrade
 	$(BIN)/shafa demo --patients $(DEMO_PATIENTS)
-	$(BIN)/shafa serve --host $(HOST) --port $(PORT)
+	@echo "The demo's FHIR API takes requests without tokens (SHAFA_FHIR_AUTH_REQUIRED=false)."
+	SHAFA_FHIR_AUTH_REQUIRED=false $(BIN)/shafa serve --host $(HOST) --port $(PORT)
 
 # The pages' end-to-end tests drive Debian's Chromium (tests/e2e); installed once per machine.
 CHROMIUM := /usr/bin/chromium

@@ -196,7 +196,7 @@ def run_size(args: argparse.Namespace, resources: int) -> dict[str, Any]:
     database_url = f"{args.database_prefix}_{label}"
     database = database_url.rsplit("/", 1)[1]
     expected = patients * RESOURCES_PER_PATIENT + FORMULARY_SIZE
-    env = {**os.environ, "SHAFA_DATABASE_URL": database_url}
+    env = {**os.environ, "SHAFA_DATABASE_URL": database_url, "SHAFA_FHIR_AUTH_REQUIRED": "false"}
     loaded = asyncio.run(_dataset_size(database_url))
     report: dict[str, Any] = {"dataset_resources": expected, "database": database}
     if loaded != expected:

@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     # every access token; their aud is the FHIR base URL (base_url, or this + /fhir). Unset,
     # both are derived from each request, which suits development only.
     oauth_issuer: str | None = None
+    # Every FHIR interaction but the CapabilityStatement and SMART discovery needs a bearer
+    # access token whose scopes grant it. Only a local demo (make run) turns this off.
+    fhir_auth_required: bool = True
     # Algorithm of the keys that sign access tokens (RFC 7518 §3.1); verification accepts no
     # other. ES256 tokens and keys are smaller and faster to make than RS256 ones.
     signing_algorithm: Literal["ES256", "RS256"] = "ES256"

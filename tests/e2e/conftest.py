@@ -84,7 +84,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     """A live server over a fresh SQLite database, and its people."""
     url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('e2e') / 'shafa.db'}"
     migrate.upgrade(url)
-    with LiveServer(Settings(database_url=url)) as live:
+    # The site fills its FHIR store through the API, without tokens.
+    with LiveServer(Settings(database_url=url, fhir_auth_required=False)) as live:
         root = f"http://127.0.0.1:{live.port}"
         _put(root, {"resourceType": "Organization", "id": "clinic-1", "name": "Clinic 1"})
         _put(root, {"resourceType": "Practitioner", "id": "staff-1"})

@@ -1,28 +1,57 @@
 """An independent FHIR client from PyPI (fhirpy) works against a live `shafa serve`."""
 
+import asyncio
 import contextlib
 import os
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import httpx
 import pytest
 from fhirpy import SyncFHIRClient
 from fhirpy.base.exceptions import OperationOutcome, ResourceNotFound
 
+from shafa.config import Settings
+from shafa.db.engine import create_engine
+from shafa.fhir.store import now
+from shafa.security import oauth
 from tests.conftest import Database, free_port
 
 FIN = "https://fhir.shafa.az/sid/fin"
 
 
+@dataclass(frozen=True)
+class Served:
+    """A `shafa serve` process: its FHIR base, and a system's access token for it."""
+
+    base: str
+    authorization: str
+
+    def client(self) -> SyncFHIRClient:
+        """fhirpy, presenting the token as any SMART backend service would."""
+        return SyncFHIRClient(self.base, authorization=self.authorization)
+
+
+async def _register_system(url: str) -> tuple[str, str]:
+    engine = create_engine(Settings(database_url=url))
+    try:
+        client, secret = await oauth.add_client(engine, "fhirpy", "system/*.cruds", now())
+    finally:
+        await engine.dispose()
+    assert secret is not None
+    return client.client_id, secret
+
+
 @pytest.fixture
-def served(database: Database) -> Iterator[str]:
-    """`shafa serve` as its own process, over a fresh database of each backend."""
+def served(database: Database) -> Iterator[Served]:
+    """`shafa serve` as its own process, tokens required, over a fresh database of each backend."""
     database.truncate()
+    client_id, secret = asyncio.run(_register_system(database.url))
     port = free_port()
-    env = os.environ | {"SHAFA_DATABASE_URL": database.url}
+    env = os.environ | {"SHAFA_DATABASE_URL": database.url, "SHAFA_FHIR_AUTH_REQUIRED": "true"}
     process = subprocess.Popen(
         [sys.executable, "-m", "shafa", "serve", "--port", str(port)],
         env=env,
@@ -40,14 +69,21 @@ def served(database: Database) -> Iterator[str]:
                 output = process.stdout.read().decode() if process.stdout else ""
                 pytest.fail(f"shafa serve did not start: {output}")
             time.sleep(0.1)
-        yield base
+        granted = httpx.post(
+            f"http://127.0.0.1:{port}/oauth2/token",
+            data={"grant_type": "client_credentials"},
+            auth=(client_id, secret),
+        )
+        assert granted.status_code == 200, granted.text
+        assert httpx.get(f"{base}/Patient").status_code == 401  # without the token
+        yield Served(base, f"Bearer {granted.json()['access_token']}")
     finally:
         process.terminate()
         process.wait(timeout=30)
 
 
-def test_fhirpy_does_crud_history_and_a_transaction(served: str) -> None:
-    client = SyncFHIRClient(served)
+def test_fhirpy_does_crud_history_and_a_transaction(served: Served) -> None:
+    client = served.client()
 
     patient = client.resource(
         "Patient",
@@ -116,8 +152,8 @@ def test_fhirpy_does_crud_history_and_a_transaction(served: str) -> None:
         client.resource("Patient", birthDate="not-a-date").save()
 
 
-def test_fhirpy_searches_with_chains_includes_sorting_and_paging(served: str) -> None:
-    client = SyncFHIRClient(served)
+def test_fhirpy_searches_with_chains_includes_sorting_and_paging(served: Served) -> None:
+    client = served.client()
     clinic = client.resource("Organization", name="Mərkəzi Klinika")
     clinic.save()
     patients = []

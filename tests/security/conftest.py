@@ -97,3 +97,19 @@ def realm(server: LiveServer, database: Database) -> Iterator[Realm]:
     database.truncate()
     with httpx.Client(base_url=f"http://127.0.0.1:{server.port}", timeout=60) as http:
         yield Realm(server, database, http)
+
+
+@pytest.fixture(scope="session")
+def guarded_server(database: Database) -> Iterator[LiveServer]:
+    """A live server that asks every FHIR request for an access token, as production does."""
+    with LiveServer(Settings(database_url=database.url, fhir_auth_required=True)) as live:
+        yield live
+
+
+@pytest.fixture
+def guarded(guarded_server: LiveServer, database: Database) -> Iterator[Realm]:
+    """The guarded server over an emptied database."""
+    database.truncate()
+    root = f"http://127.0.0.1:{guarded_server.port}"
+    with httpx.Client(base_url=root, timeout=60) as http:
+        yield Realm(guarded_server, database, http)

@@ -43,7 +43,11 @@ from shafa.fhir.responses import (
     version_location,
 )
 from shafa.fhir.validation import check_id
-from shafa.security import oauth
+from shafa.security import audit, oauth
+from shafa.security.access import AccessContext, require, unauthenticated
+from shafa.security.keys import KeyRing
+from shafa.security.scopes import Interaction
+from shafa.security.tokens import TokenRefused, verify_bearer
 
 log = logging.getLogger(__name__)
 
@@ -212,6 +216,7 @@ class Call:
     engine: AsyncEngine
     settings: Settings
     search_engine: AsyncEngine | None = None  # see db.engine.create_search_engine
+    access: AccessContext | None = None  # None when the FHIR API runs without tokens
     res_type: str = ""
     fhir_id: str = ""
     version: str = ""
@@ -278,6 +283,10 @@ async def batch_or_transaction(call: Call) -> Response:
             ),
         )
 
+    if call.access is not None:
+        for entry in bundle.get("entry") or []:
+            interaction, entry_type = _bundle_entry_needs(entry)
+            require(call.access, interaction, entry_type)
     if kind == "transaction":
         return fhir_response(await run_transaction(bundle))
     return fhir_response(await bundles.process_batch(bundle, run_transaction))
@@ -669,6 +678,40 @@ def _route(call: Call, path: str) -> Handler:
     raise not_found(f"/{path.strip('/')} is not a FHIR REST URL")
 
 
+# What each handler needs of the token's scopes (SMART App Launch 2.0: c, r, u, d, s); None
+# for what reads or changes no stored data. Bundles are checked entry by entry.
+_NEEDS: dict[Handler, Interaction | None] = {
+    read: "r",
+    vread: "r",
+    search_type: "s",
+    create: "c",
+    update: "u",
+    patch: "u",
+    delete: "d",
+    conditional_update: "u",
+    conditional_patch: "u",
+    conditional_delete: "d",
+    validate_resource: None,
+}
+_PUBLIC = frozenset({metadata, smart_configuration})
+_ENTRY_NEEDS: dict[str, Interaction] = {"POST": "c", "PUT": "u", "PATCH": "u", "DELETE": "d"}
+
+
+def _bundle_entry_needs(entry: Any) -> tuple[Interaction, str]:
+    """(interaction, resource type) an entry of a batch or transaction needs of the scopes."""
+    request = entry.get("request") if isinstance(entry, dict) else None
+    method = request.get("method") if isinstance(request, dict) else None
+    url = request.get("url") if isinstance(request, dict) else None
+    if not isinstance(method, str) or not isinstance(url, str):
+        raise invalid("Every Bundle entry needs request.method and request.url", "Bundle.entry")
+    path = urlsplit(url).path.strip("/")
+    segments = path.split("/") if path else []
+    entry_type = segments[0] if segments and segments[0] in RESOURCE_TYPES else "*"
+    if method == "GET":
+        return ("s" if len(segments) <= 1 else "r"), entry_type
+    return _ENTRY_NEEDS.get(method, "c"), entry_type
+
+
 class FhirApi:
     """The ASGI app serving the FHIR REST API; mounted at /fhir."""
 
@@ -678,6 +721,52 @@ class FhirApi:
         self.engine = engine
         self.settings = settings
         self.search_engine = search_engine
+        self.keys = KeyRing(engine)
+
+    async def _authorize(self, call: Call, handler: Handler) -> None:
+        """Build the request's AccessContext from its token and check what the handler needs."""
+        request = call.request
+        root = str(request.base_url).rstrip("/")
+        policy = oauth.policy(self.settings, root)
+        try:
+            claims = await verify_bearer(
+                request.headers.get("authorization"), self.keys, policy.audience, store.now()
+            )
+        except TokenRefused as refused:
+            await self._audit_refusal(call, None, f"401 {refused.reason}")
+            raise unauthenticated(str(refused)) from None
+        call.access = AccessContext.of(claims)
+        needs: Interaction | None
+        if handler is history:
+            needs, target = ("r", call.res_type) if call.fhir_id else ("s", call.res_type or "*")
+        elif handler is batch_or_transaction:
+            return  # each entry is checked against the scopes before any runs
+        else:
+            needs, target = _NEEDS.get(handler, "s"), call.res_type or "*"
+        if needs is None:
+            return
+        try:
+            require(call.access, needs, target)
+        except FhirError:
+            await self._audit_refusal(call, call.access, "403")
+            raise
+
+    async def _audit_refusal(self, call: Call, context: AccessContext | None, code: str) -> None:
+        request = call.request
+        await audit.record_now(
+            self.engine,
+            audit.AuditRecord(
+                action=audit.Action.ACCESS_REFUSED,
+                outcome=audit.Outcome.REFUSED,
+                outcome_code=code,
+                client_id=context.client_id[:64] if context else None,
+                display=context.subject[:255] if context else None,
+                resources=(f"{call.res_type}/{call.fhir_id}",) if call.fhir_id else (),
+                source_ip=request.client.host if request.client else None,
+                user_agent=request.headers.get("user-agent"),
+                query=str(request.url.query)[:2000] or None,
+            ),
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
@@ -685,7 +774,10 @@ class FhirApi:
         # Mounted under /fhir, the path here is what follows the base.
         path = scope["path"][len(scope.get("root_path", "")) :]
         try:
-            response = await _route(call, path)(call)
+            handler = _route(call, path)
+            if self.settings.fhir_auth_required and handler not in _PUBLIC:
+                await self._authorize(call, handler)
+            response = await handler(call)
         except FhirError as error:
             response = render_error(error)
         except ClientDisconnect:
