@@ -51,13 +51,33 @@ def _same(given: str | None, expected: str | None) -> bool:
     return bool(given) and bool(expected) and hmac.compare_digest(str(given), str(expected))
 
 
-def _audit_entry(request: Request, action: audit.Action, **values: Any) -> audit.AuditRecord:
+def _audit_entry(
+    request: Request,
+    action: audit.Action,
+    identity: accounts.Identity | None = None,
+    **values: Any,
+) -> audit.AuditRecord:
+    """An audit record of this request, by this person when known."""
+    if identity is not None:
+        values |= {
+            "user_id": str(identity.user_id),
+            "display": identity.display_name,
+            "role": identity.role.value,
+            "organisation": identity.organization_id,
+        }
     return audit.AuditRecord(
         action=action,
         source_ip=request.client.host if request.client else None,
         user_agent=request.headers.get("user-agent"),
         **values,
     )
+
+
+def _expired_form(request: Request, again: str) -> HTMLResponse:
+    """403 for a form posted without its CSRF token (from another site, or too old); again
+    says, translated, what to do."""
+    gettext = translations(language_of(request)).gettext
+    return render(request, "error.html", 403, title=gettext("The form has expired"), message=again)
 
 
 def _refusal_message(request: Request, refused: LoginRefused) -> str:
@@ -102,14 +122,10 @@ async def login(
     csrf_token: str = Form(default="", max_length=100),
 ) -> Response:
     """Check the credentials; open a session and go home, or show why not."""
-    gettext = translations(language_of(request)).gettext
     if not _same(csrf_token, request.cookies.get(LOGIN_CSRF_COOKIE)):
-        return render(
-            request,
-            "error.html",
-            403,
-            title=gettext("The form has expired"),
-            message=gettext("Open the sign-in page again and repeat what you did."),
+        gettext = translations(language_of(request)).gettext
+        return _expired_form(
+            request, gettext("Open the sign-in page again and repeat what you did.")
         )
     now = _now()
     engine = _engine(request)
@@ -132,14 +148,7 @@ async def login(
     session = await accounts.open_session(engine, identity, now)
     await audit.record_now(
         engine,
-        _audit_entry(
-            request,
-            audit.Action.LOGIN,
-            user_id=str(identity.user_id),
-            display=identity.display_name,
-            role=identity.role.value,
-            organisation=identity.organization_id,
-        ),
+        _audit_entry(request, audit.Action.LOGIN, identity),
     )
     response = RedirectResponse("/home", status_code=303)
     response.set_cookie(
@@ -161,25 +170,10 @@ async def logout(request: Request, csrf_token: str = Form(default="", max_length
     if session is not None:
         if not _same(csrf_token, session.csrf_token):
             gettext = translations(language_of(request)).gettext
-            return render(
-                request,
-                "error.html",
-                403,
-                title=gettext("The form has expired"),
-                message=gettext("Open the page again and repeat what you did."),
-            )
+            return _expired_form(request, gettext("Open the page again and repeat what you did."))
         await accounts.close_session(_engine(request), request.cookies[SESSION_COOKIE], _now())
-        identity = session.identity
         await audit.record_now(
-            _engine(request),
-            _audit_entry(
-                request,
-                audit.Action.LOGOUT,
-                user_id=str(identity.user_id),
-                display=identity.display_name,
-                role=identity.role.value,
-                organisation=identity.organization_id,
-            ),
+            _engine(request), _audit_entry(request, audit.Action.LOGOUT, session.identity)
         )
     response = RedirectResponse("/", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
@@ -209,12 +203,9 @@ async def who_accessed(request: Request, patient_id: str) -> Response:
             _audit_entry(
                 request,
                 audit.Action.ACCESS_REFUSED,
+                identity,
                 outcome=audit.Outcome.REFUSED,
                 outcome_code="403",
-                user_id=str(identity.user_id),
-                display=identity.display_name,
-                role=identity.role.value,
-                organisation=identity.organization_id,
                 patients=(patient_id[:64],),
             ),
         )
