@@ -147,12 +147,100 @@ def test_bundles_are_refused_whole_when_one_entry_is_past_the_scopes(
     assert laboratory.post("", json=allowed).status_code == 200
 
 
-def test_patient_context_tokens_are_refused_until_the_compartment_filter_exists(
+TURAL = {"resourceType": "Patient", "id": "tural", "gender": "male"}
+TURAL_BP = OBSERVATION | {"id": "tural-bp", "subject": {"reference": "Patient/tural"}}
+
+
+def _patient_token(realm: Realm, scope: str, patient: str | None) -> str:
+    """A token as the authorization-code grant would give a citizen's app: signed by the
+    server's own key, bound to one patient."""
+
+    async def issue() -> str:
+        engine = create_engine(Settings(database_url=realm.database.url))
+        try:
+            async with engine.begin() as conn:
+                key = await signing_key(conn, now(), "ES256", timedelta(hours=1))
+        finally:
+            await engine.dispose()
+        token, _ = issue_access_token(key, realm.audience, subject="citizen-app",
+                                      client_id="citizen-app", scope=scope, now=now(),
+                                      lifetime=timedelta(minutes=10), patient=patient)  # fmt: skip
+        return token
+
+    return asyncio.run(issue())
+
+
+@pytest.fixture
+def leylas_app(guarded: Realm, hospital: httpx.Client) -> httpx.Client:
+    """Leyla's app: patient/*.rs bound to Leyla; Tural's data sits beside hers."""
+    for resource in (TURAL, TURAL_BP):
+        url = f"/{resource['resourceType']}/{resource['id']}"
+        assert hospital.put(url, json=resource).status_code == 201
+    medication = {"resourceType": "Medication", "id": "m1", "code": {"text": "ramipril"}}
+    assert hospital.put("/Medication/m1", json=medication).status_code == 201
+    return _fhir(guarded, _patient_token(guarded, "patient/*.rs", "leyla"))
+
+
+def _ids(bundle: dict) -> set[str]:
+    return {f"{e['resource']['resourceType']}/{e['resource']['id']}" for e in bundle["entry"]
+            if e.get("search", {}).get("mode") != "outcome"}  # fmt: skip
+
+
+def test_a_patients_app_reads_only_her_compartment(leylas_app: httpx.Client) -> None:
+    assert leylas_app.get("/Patient/leyla").status_code == 200
+    assert leylas_app.get("/Observation/bp").status_code == 200
+    assert leylas_app.get("/Observation/bp/_history/1").status_code == 200
+    # Another patient's data, something never stored and a directory resource: one answer.
+    for url in (
+        "/Patient/tural",
+        "/Observation/tural-bp",
+        "/Observation/tural-bp/_history/1",
+        "/Observation/nothing-here",
+        "/Medication/m1",
+        "/Observation/tural-bp/_history",
+    ):
+        _refused(leylas_app.get(url), 403), url  # fmt: skip
+
+
+def test_her_searches_never_find_another_patients_data(leylas_app: httpx.Client) -> None:
+    def found(url: str, **params: str) -> set[str]:
+        answer = leylas_app.get(url, params=params)
+        assert answer.status_code == 200, answer.text
+        return _ids(answer.json())
+
+    assert found("/Observation") == {"Observation/bp"}
+    assert found("/Observation", subject="Patient/tural") == set()
+    assert found("/Patient") == {"Patient/leyla"}
+    assert found("/Observation", **{"subject.gender": "male"}) == set()  # a chain to Tural
+    assert found("/Patient", **{"_has:Observation:subject:status": "final"}) == {"Patient/leyla"}
+    assert found("/Observation", _include="Observation:subject") == {
+        "Observation/bp",
+        "Patient/leyla",
+    }
+    assert found("/Patient", _revinclude="Observation:subject") == {
+        "Patient/leyla",
+        "Observation/bp",
+    }
+    counted = leylas_app.get("/Observation", params={"_summary": "count"}).json()
+    assert counted["total"] == 1
+    assert found("/Observation/_history") == {"Observation/bp"}
+    assert found("/_history") == {"Observation/bp", "Patient/leyla"}
+
+
+def test_her_app_cannot_write_or_post_bundles(leylas_app: httpx.Client) -> None:
+    _refused(leylas_app.put("/Patient/leyla", json=PATIENT | {"gender": "other"}), 403)
+    _refused(leylas_app.post("/Observation", json=OBSERVATION | {"id": "x"}), 403)
+    batch = {"resourceType": "Bundle", "type": "batch",
+             "entry": [{"request": {"method": "GET", "url": "Patient/tural"}}]}  # fmt: skip
+    _refused(leylas_app.post("", json=batch), 403)
+
+
+def test_a_patient_token_without_its_patient_is_refused(
     guarded: Realm, hospital: httpx.Client
 ) -> None:
-    app = _fhir(guarded, _token(guarded, "patient/*.rs"))
-    _refused(app.get("/Patient/leyla"), 403)
-    _refused(app.get("/Observation"), 403)
+    unbound = _fhir(guarded, _patient_token(guarded, "patient/*.rs", None))
+    _refused(unbound.get("/Observation"), 403)
+    _refused(unbound.get("/Patient/leyla"), 403)
 
 
 def test_refusals_are_audited(guarded: Realm, hospital: httpx.Client) -> None:

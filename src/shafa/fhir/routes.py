@@ -44,7 +44,13 @@ from shafa.fhir.responses import (
 )
 from shafa.fhir.validation import check_id
 from shafa.security import audit, oauth
-from shafa.security.access import AccessContext, require, unauthenticated
+from shafa.security.access import (
+    AccessContext,
+    compartment,
+    forbidden,
+    require,
+    unauthenticated,
+)
 from shafa.security.keys import KeyRing
 from shafa.security.scopes import Interaction
 from shafa.security.tokens import TokenRefused, verify_bearer
@@ -283,6 +289,8 @@ async def batch_or_transaction(call: Call) -> Response:
             ),
         )
 
+    if compartment(call.access) is not None:
+        raise forbidden("Patient-context tokens (patient/...) cannot post Bundles yet")
     if call.access is not None:
         for entry in bundle.get("entry") or []:
             interaction, entry_type = _bundle_entry_needs(entry)
@@ -320,9 +328,17 @@ async def _get_in_bundle(
 
 async def history(call: Call) -> Response:
     """History at system, type or instance level (R4 http.html#history)."""
+    if call.fhir_id:
+        await _in_compartment(call)
     async with read_transaction(call.engine) as conn:
         bundle = await _history(
-            conn, call.settings, call.base, call.params, call.res_type or None, call.fhir_id or None
+            conn,
+            call.settings,
+            call.base,
+            call.params,
+            call.res_type or None,
+            call.fhir_id or None,
+            patient=compartment(call.access),
         )
     return fhir_response(bundle)
 
@@ -334,6 +350,8 @@ async def _history(
     params: dict[str, str],
     res_type: str | None,
     fhir_id: str | None,
+    *,
+    patient: str | None = None,
 ) -> dict[str, Any]:
     count, offset = paging(settings, params)
     since = parse_instant("_since", params["_since"]) if "_since" in params else None
@@ -350,6 +368,7 @@ async def _history(
         before=before,
         count=count,
         offset=offset,
+        patient=patient,
     )
     path = "/".join(p for p in (base, res_type, fhir_id, "_history") if p)
     kept = [(k, v) for k, v in params.items() if k in ("_since",)]
@@ -378,6 +397,7 @@ async def _search_bundle(
     params: list[tuple[str, str]],
     *,
     strict: bool = False,
+    patient: str | None = None,
 ) -> dict[str, Any]:
     named = dict(params)
     count, offset = paging(settings, named)
@@ -393,7 +413,9 @@ async def _search_bundle(
     if sort is None and "_offset" not in named:
         # The default order pages by key: one row more than asked says whether more follow.
         rows = (
-            await search.matching(conn, res_type, query.criteria, limit=count + 1, cursor=cursor)
+            await search.matching(
+                conn, res_type, query.criteria, limit=count + 1, cursor=cursor, patient=patient
+            )
             if count
             else []
         )
@@ -403,18 +425,28 @@ async def _search_bundle(
         )
         # A first page that holds every match is its own count.
         whole = count > 0 and cursor is None and not beyond
-        total = await _total(conn, res_type, query, with_total, len(rows) if whole else None)
+        total = await _total(
+            conn, res_type, query, with_total, len(rows) if whole else None, patient
+        )
         links = cursor_links(endpoint, kept, count, cursor, rows, beyond)
     else:
         rows = (
             await search.matching(
-                conn, res_type, query.criteria, limit=count, offset=offset, sort=sort
+                conn,
+                res_type,
+                query.criteria,
+                limit=count,
+                offset=offset,
+                sort=sort,
+                patient=patient,
             )
             if count
             else []
         )
         whole = count > 0 and offset == 0 and len(rows) < count
-        total = await _total(conn, res_type, query, with_total, len(rows) if whole else None)
+        total = await _total(
+            conn, res_type, query, with_total, len(rows) if whole else None, patient
+        )
         # Without a total (_total=none), a full page is taken to mean there may be more.
         more = offset + len(rows) + (1 if len(rows) == count else 0)
         page = PageLinks(endpoint, kept, count, offset, more if total is None else total)
@@ -436,7 +468,7 @@ async def _search_bundle(
                 "resource": orjson.Fragment(row.content),
                 "search": {"mode": "include"},
             }
-            for row in await search.included(conn, rows, includes)
+            for row in await search.included(conn, rows, includes, patient)
         ]
     if query.ignored:
         entries.append(
@@ -451,12 +483,19 @@ async def _search_bundle(
 
 
 async def _total(
-    conn: AsyncConnection, res_type: str, query: search.Query, wanted: bool, known: int | None
+    conn: AsyncConnection,
+    res_type: str,
+    query: search.Query,
+    wanted: bool,
+    known: int | None,
+    patient: str | None,
 ) -> int | None:
     """Bundle.total: None when not wanted, else known when the page already holds every match."""
     if not wanted:
         return None
-    return known if known is not None else await search.count(conn, res_type, query.criteria)
+    if known is not None:
+        return known
+    return await search.count(conn, res_type, query.criteria, patient)
 
 
 async def search_type(call: Call) -> Response:
@@ -467,7 +506,13 @@ async def search_type(call: Call) -> Response:
     strict = strict_handling(call.request)
     async with search_connection(call.engine, call.search_engine) as conn:
         bundle = await _search_bundle(
-            conn, call.settings, call.base, call.res_type, params, strict=strict
+            conn,
+            call.settings,
+            call.base,
+            call.res_type,
+            params,
+            strict=strict,
+            patient=compartment(call.access),
         )
     return fhir_response(bundle)
 
@@ -545,8 +590,24 @@ def _shaped(stored: store.Stored, shape: subsetting.Shape) -> Any:
     return shape.apply(stored.resource()) if shape.subsets else stored.content
 
 
+async def _in_compartment(call: Call, version: int | None = None) -> None:
+    """403 unless the resource is in the caller's patient compartment, when one bounds them.
+
+    Asked before the read, and the same for a resource of another patient, a deleted one or one
+    never stored: the answer tells nothing of what exists.
+    """
+    patient = compartment(call.access)
+    if patient is None:
+        return
+    async with single_statement(call.engine) as conn:
+        owner = await store.patient_of(conn, call.res_type, call.fhir_id, version)
+    if owner != patient:
+        raise forbidden(f"{call.res_type}/{call.fhir_id} is not in your patient's compartment")
+
+
 async def read(call: Call) -> Response:
     """Read the current version (R4 http.html#read); 410 once deleted."""
+    await _in_compartment(call)
     shape = subsetting.parse_shape(call.params, search=False)
     async with single_statement(call.engine) as conn:
         stored = await store.read(conn, call.res_type, call.fhir_id)
@@ -559,6 +620,7 @@ async def vread(call: Call) -> Response:
     """Read one version (R4 http.html#vread)."""
     if not call.version.isdigit():
         raise not_found(f"{call.version!r} is not a version of {call.res_type}/{call.fhir_id}")
+    await _in_compartment(call, int(call.version))
     shape = subsetting.parse_shape(call.params, search=False)
     async with single_statement(call.engine) as conn:
         stored = await store.vread(conn, call.res_type, call.fhir_id, int(call.version))
@@ -745,11 +807,7 @@ class FhirApi:
             needs, target = _NEEDS.get(handler, "s"), call.res_type or "*"
         if needs is None:
             return
-        try:
-            require(call.access, needs, target)
-        except FhirError:
-            await self._audit_refusal(call, call.access, "403")
-            raise
+        require(call.access, needs, target)
 
     async def _audit_refusal(self, call: Call, context: AccessContext | None, code: str) -> None:
         request = call.request
@@ -779,6 +837,8 @@ class FhirApi:
                 await self._authorize(call, handler)
             response = await handler(call)
         except FhirError as error:
+            if error.status == 403 and call.access is not None:
+                await self._audit_refusal(call, call.access, "403")
             response = render_error(error)
         except ClientDisconnect:
             return  # nobody is left to answer

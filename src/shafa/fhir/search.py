@@ -709,14 +709,20 @@ def _condition(res_type: str, c: Criterion, target: Any = resources) -> ColumnEl
     return target.c.pk.in_(_MATCHERS[param.type](res_type, c))
 
 
-def select_matches(res_type: str, found: list[Criterion]) -> Select[Any]:
-    """SELECT of the live resources of res_type meeting every criterion."""
-    return _live(res_type).where(*(_condition(res_type, c) for c in found))
+def select_matches(
+    res_type: str, found: list[Criterion], patient: str | None = None
+) -> Select[Any]:
+    """SELECT of the live resources of res_type meeting every criterion; only those in the
+    patient's compartment when patient is given (a patient-context access token)."""
+    query = _live(res_type).where(*(_condition(res_type, c) for c in found))
+    return query if patient is None else query.where(resources.c.patient_id == patient)
 
 
-async def count(conn: AsyncConnection, res_type: str, found: list[Criterion]) -> int:
-    """How many live resources match."""
-    query = select(func.count()).select_from(select_matches(res_type, found).subquery())
+async def count(
+    conn: AsyncConnection, res_type: str, found: list[Criterion], patient: str | None = None
+) -> int:
+    """How many live resources match (in the patient's compartment when given)."""
+    query = select(func.count()).select_from(select_matches(res_type, found, patient).subquery())
     return int((await conn.execute(query)).scalar_one())
 
 
@@ -795,12 +801,13 @@ async def matching(
     offset: int = 0,
     sort: list[SortKey] | None = None,
     cursor: "Cursor | None" = None,
+    patient: str | None = None,
 ) -> list[Any]:
     """The matching live resource rows in the order of sort, else oldest first.
 
     A cursor (default order only) starts the page after, or ends it before, a known row.
     """
-    query = select_matches(res_type, found)
+    query = select_matches(res_type, found, patient)
     if cursor is not None and cursor.before:
         query = query.where(resources.c.pk < cursor.pk).order_by(resources.c.pk.desc())
         return list(reversed(list(await conn.execute(query.limit(limit)))))
@@ -946,8 +953,11 @@ def _include_params(include: Include, rows: list[Any]) -> dict[str, list[Any]] |
     return {"pks": pks} if pks else None
 
 
-async def included(conn: AsyncConnection, rows: list[Any], includes: list[Include]) -> list[Any]:
-    """The live resources the includes reach from rows, each once and none of rows itself."""
+async def included(
+    conn: AsyncConnection, rows: list[Any], includes: list[Include], patient: str | None = None
+) -> list[Any]:
+    """The live resources the includes reach from rows, each once and none of rows itself;
+    only those in the patient's compartment when patient is given."""
     seen = {row.pk for row in rows}
     found: list[Any] = []
     frontier = rows
@@ -961,6 +971,8 @@ async def included(conn: AsyncConnection, rows: list[Any], includes: list[Includ
             if params is None:
                 continue
             for row in await conn.execute(_include_statement(include), params):
+                if patient is not None and row.patient_id != patient:
+                    continue
                 if row.pk not in seen:
                     seen.add(row.pk)
                     fresh.append(row)

@@ -718,14 +718,18 @@ async def history(
     before: datetime,
     count: int,
     offset: int,
+    patient: str | None = None,
 ) -> HistoryPage:
     """Versions at system, type or instance level (R4 http.html#history), newest first.
 
     `before` pins the page set to the versions that existed when the first page was read, so
-    the next and previous links stay stable while others keep writing.
+    the next and previous links stay stable while others keep writing. patient keeps only the
+    versions in that patient's compartment.
     """
     v = resource_versions.c
     conditions = [v.last_updated <= before]
+    if patient is not None:
+        conditions.append(v.patient_id == patient)
     if res_type is not None:
         conditions.append(v.res_type == res_type)
     if fhir_id is not None:
@@ -752,6 +756,22 @@ async def history(
         .offset(offset)
     )
     return HistoryPage([_stored(row, row.method) for row in rows], total)
+
+
+async def patient_of(
+    conn: AsyncConnection, res_type: str, fhir_id: str, version: int | None = None
+) -> str | None:
+    """The patient whose compartment holds the resource (that version of it), or None: also
+    for a resource never stored, so that asking tells nothing of what exists."""
+    if version is None:
+        r = resources.c
+        query = select(r.patient_id).where(r.res_type == res_type, r.fhir_id == fhir_id)
+    else:
+        v = resource_versions.c
+        query = select(v.patient_id).where(
+            v.res_type == res_type, v.fhir_id == fhir_id, v.version == version
+        )
+    return (await conn.execute(query)).scalar_one_or_none()
 
 
 async def exists(conn: AsyncConnection, res_type: str, fhir_id: str) -> bool:

@@ -4,9 +4,11 @@ One AccessContext is built per request from the bearer token, then every interac
 against its scopes before it touches the store; a refusal is 403 and an audit record. A missing
 or bad token is 401 (RFC 6750 §3).
 
-This is the first layer of issue 4's authorisation: type-level scopes for systems and users.
-Patient-context tokens (patient/... scopes) need the compartment filter inside the store and
-are refused until it exists, so that no such token can ever see more than its patient.
+This is the first layer of issue 4's authorisation: type-level scopes for systems and users,
+and for patient-context tokens (patient/... scopes) reads and searches bounded by the patient's
+compartment (compartment(); the store and search filter by it). Only resources owned by the
+patient are in it: directory resources that belong to nobody (Practitioner, Medication) are
+outside it too, which errs on the side of showing less.
 """
 
 from dataclasses import dataclass
@@ -64,16 +66,18 @@ def forbidden(reason: str) -> FhirError:
 
 
 def require(context: AccessContext, interaction: Interaction, resource_type: str) -> None:
-    """Raise 403 unless the scopes grant the interaction on every resource of the type.
+    """Raise 403 unless the scopes grant the interaction on the type.
 
     Granular scopes (?category=...) grant only part of a type: they need the store's filters,
-    so they are not enough here yet.
+    so they are not enough here yet. A patient-context token may read and search within its
+    patient's compartment (the store filters by compartment()); it may not write yet.
     """
     contexts = context.contexts()
     if "patient" in contexts:
-        raise forbidden(
-            "Patient-context scopes (patient/...) are not served yet: ask for user/ or system/"
-        )
+        if context.patient is None:
+            raise forbidden("A patient-context token must name its patient (the patient claim)")
+        if interaction not in ("r", "s"):
+            raise forbidden("Patient-context tokens (patient/...) may read and search, not write")
     for smart_context in contexts:
         if access(context.scopes.resources, interaction, resource_type, smart_context).full:
             return
@@ -81,6 +85,16 @@ def require(context: AccessContext, interaction: Interaction, resource_type: str
         f"The access token does not allow {_VERBS[interaction]} {resource_type} "
         f"(needs a scope such as system/{resource_type}.{interaction})"
     )
+
+
+def compartment(context: AccessContext | None) -> str | None:
+    """The patient whose compartment bounds everything this caller sees, or None.
+
+    Any patient/ scope bounds the whole token: a token never sees more for holding others too.
+    """
+    if context is None or "patient" not in context.contexts():
+        return None
+    return context.patient
 
 
 _VERBS = {"c": "creating", "r": "reading", "u": "updating", "d": "deleting", "s": "searching"}
