@@ -49,3 +49,12 @@ function done(summary, latency, requests)
     latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max,
     errors.connect, errors.read, errors.write, errors.status, errors.timeout, first))
 end
+
+-- An access token in $SHAFA_BENCH_TOKEN, when the server asks for one, goes on every request.
+function with_token(headers)
+  local token = os.getenv("SHAFA_BENCH_TOKEN")
+  if token and token ~= "" then
+    headers["Authorization"] = "Bearer " .. token
+  end
+  return headers
+end

@@ -2,7 +2,7 @@
 dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "common.lua")
 
 local ids = {}
-local headers = {["Accept"] = "application/fhir+json"}
+local headers = with_token({["Accept"] = "application/fhir+json"})
 
 function init(args)
   for line in io.lines(os.getenv("SHAFA_BENCH_IDS")) do

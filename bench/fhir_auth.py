@@ -1,0 +1,129 @@
+"""What asking for tokens costs: reads and searches with and without authorisation, one run.
+
+Over a database fhir_search.py loaded (default: its 1,000,000 resources), it starts `shafa
+serve` with tokens off, drives reads by id and identifier searches with wrk, stops it, starts it
+again with tokens required, registers a `system/*.cruds` client, takes a token at the token
+endpoint and drives the same scenarios with it. The JSON report gives both and their ratio.
+Successful interactions are not audit records yet, so this is authorisation's cost alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from fhir_core import (
+    CpuMeter,
+    add_server_and_data_arguments,
+    base_url,
+    log,
+    prepare,
+    run_wrk,
+    start_server,
+    stop_server,
+    write_read_ids,
+)
+from fhir_search import SEARCHES, write_queries
+from shafa.config import Settings
+from shafa.db.engine import create_engine
+from shafa.fhir.store import now
+from shafa.security import oauth
+from shafa.synthetic.clinical import RESOURCES_PER_PATIENT
+
+
+async def _register(database_url: str) -> tuple[str, str]:
+    engine = create_engine(Settings(database_url=database_url))
+    try:
+        client, secret = await oauth.add_client(engine, "bench", "system/*.cruds", now())
+    finally:
+        await engine.dispose()
+    assert secret is not None
+    return client.client_id, secret
+
+
+def _scenarios(
+    args: argparse.Namespace, env: dict[str, str], meter: CpuMeter, token: str
+) -> dict[str, Any]:
+    patients = math.ceil(args.resources / RESOURCES_PER_PATIENT)
+    shared = {**env, "SHAFA_BENCH_THREADS": "1", "SHAFA_BENCH_TOKEN": token}
+    read_env = {**shared, "SHAFA_BENCH_IDS": str(write_read_ids(args, patients))}
+    search_env = {**shared, "SHAFA_BENCH_QUERIES": str(args.queries)}
+    results = {}
+    for name, scenario, scenario_env in (
+        ("read", "read", read_env),
+        ("search_identifier", "search", search_env),
+    ):
+        warm = argparse.Namespace(**{**vars(args), "seconds": 3})
+        run_wrk(warm, scenario, scenario_env, meter)  # pools open, caches fill
+        results[name] = run_wrk(args, scenario, scenario_env, meter)
+        log(f"{name} (token: {bool(token)}): {results[name]['ops_per_s']}/s")
+    return results
+
+
+def main() -> None:
+    """Both runs, and the ratio, as one JSON report on stdout."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--database-url",
+        default="postgresql+asyncpg://postgres@127.0.0.1:5432/shafa_search_1000k",
+        help="a database loaded by bench/fhir_search.py",
+    )
+    parser.add_argument("--resources", type=int, default=1_000_000, help="its dataset size")
+    parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--threads", type=int, default=1, choices=(1,))
+    parser.add_argument("--samples", type=int, default=5000)
+    add_server_and_data_arguments(parser, port=8767)
+    args = parser.parse_args()
+    args.searches = [SEARCHES[0]]  # patient_identifier
+    prepare(args)
+    database = args.database_url.rsplit("/", 1)[1]
+    args.queries = write_queries(args, args.database_url, "auth")[SEARCHES[0]]
+    report: dict[str, Any] = {
+        "database": database,
+        "load_average_at_start": [round(load, 2) for load in os.getloadavg()],
+        "wrk": {"connections": args.connections, "seconds": args.seconds},
+    }
+    for label, required in (("without_tokens", "false"), ("with_tokens", "true")):
+        env = {
+            **os.environ,
+            "SHAFA_DATABASE_URL": args.database_url,
+            "SHAFA_FHIR_AUTH_REQUIRED": required,
+        }
+        server = start_server(args, env, args.workdir / f"server-auth-{label}.log")
+        try:
+            token = ""
+            if required == "true":
+                client_id, secret = asyncio.run(_register(args.database_url))
+                granted = httpx.post(
+                    base_url(args).removesuffix("/fhir") + "/oauth2/token",
+                    data={"grant_type": "client_credentials"},
+                    auth=(client_id, secret),
+                )
+                granted.raise_for_status()
+                token = granted.json()["access_token"]
+            report[label] = _scenarios(args, env, CpuMeter(server.pid, database), token)
+        finally:
+            stop_server(server)
+    report["throughput_with_tokens_over_without"] = {
+        name: round(
+            report["with_tokens"][name]["ops_per_s"] / report["without_tokens"][name]["ops_per_s"],
+            3,
+        )
+        for name in report["without_tokens"]
+    }
+    document = json.dumps(report, indent=2)
+    if args.output:
+        Path(args.output).write_text(document + "\n")
+    print(document)
+
+
+if __name__ == "__main__":
+    main()
