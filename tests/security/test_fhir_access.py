@@ -77,6 +77,8 @@ def test_without_a_token_only_the_capability_statement_and_discovery_answer(
 
 def test_forged_expired_and_foreign_tokens_are_401(guarded: Realm, hospital: httpx.Client) -> None:
     good = _token(guarded, "system/*.cruds")
+    # Verified once, the good token is kept by the worker: its forgeries must still be checked.
+    assert _fhir(guarded, good).get("/Patient/leyla").status_code == 200
     header, payload, signature = good.split(".")
     forgeries = {
         "alg none": f"{header}.{payload}.",
