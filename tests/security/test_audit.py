@@ -158,7 +158,7 @@ def test_a_write_and_its_audit_record_commit_together(engine: AsyncEngine) -> No
 
 def test_a_write_rolled_back_leaves_no_audit_record(engine: AsyncEngine) -> None:
     class Refused(Exception):
-        pass
+        """The caller's own failure, after the audit record was written in its transaction."""
 
     async def scenario() -> tuple[int, bool]:
         with pytest.raises(Refused):
