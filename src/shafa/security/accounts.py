@@ -517,3 +517,18 @@ async def close_session(db: Db, session_id: str, now: datetime) -> None:
             )
             .values(revoked_at=now)
         )
+
+
+async def identity_of(db: Db, user_id: int, now: datetime) -> Identity | None:
+    """The identity of an account by its id, or None when it is unknown, inactive or locked.
+
+    What the FHIR API asks about the user of an access token (its sub) before trusting the
+    role and organisation the account has now, not those it had when the token was issued.
+    """
+    async with _transaction(db) as conn:
+        row = (await conn.execute(select(users).where(users.c.id == user_id))).first()
+    if row is None or not row.active:
+        return None
+    if rules.locked_until(row.locked_until, now) is not None:
+        return None
+    return _identity(row)
