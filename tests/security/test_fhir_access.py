@@ -192,16 +192,18 @@ def test_a_patients_app_reads_only_her_compartment(leylas_app: httpx.Client) -> 
     assert leylas_app.get("/Patient/leyla").status_code == 200
     assert leylas_app.get("/Observation/bp").status_code == 200
     assert leylas_app.get("/Observation/bp/_history/1").status_code == 200
-    # Another patient's data, something never stored and a directory resource: one answer.
+    # Another patient's data and patient data never stored: one answer.
     for url in (
         "/Patient/tural",
         "/Observation/tural-bp",
         "/Observation/tural-bp/_history/1",
         "/Observation/nothing-here",
-        "/Medication/m1",
         "/Observation/tural-bp/_history",
     ):
         _refused(leylas_app.get(url), 403), url  # fmt: skip
+    # What belongs to nobody (the formulary, the directory) her app may show beside her record.
+    assert leylas_app.get("/Medication/m1").status_code == 200
+    assert leylas_app.get("/Medication/nothing-here").status_code == 404
 
 
 def test_her_searches_never_find_another_patients_data(leylas_app: httpx.Client) -> None:
@@ -226,7 +228,7 @@ def test_her_searches_never_find_another_patients_data(leylas_app: httpx.Client)
     counted = leylas_app.get("/Observation", params={"_summary": "count"}).json()
     assert counted["total"] == 1
     assert found("/Observation/_history") == {"Observation/bp"}
-    assert found("/_history") == {"Observation/bp", "Patient/leyla"}
+    assert found("/_history") == {"Observation/bp", "Patient/leyla", "Medication/m1"}
 
 
 def test_her_app_cannot_write_or_post_bundles(leylas_app: httpx.Client) -> None:

@@ -11,7 +11,7 @@ are FhirError exceptions, rendered once, in FhirApi.__call__.
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
@@ -44,7 +44,7 @@ from shafa.fhir.responses import (
     version_location,
 )
 from shafa.fhir.validation import check_id
-from shafa.security import audit, oauth
+from shafa.security import accounts, audit, care, oauth
 from shafa.security.access import (
     AccessContext,
     compartment,
@@ -61,6 +61,8 @@ log = logging.getLogger(__name__)
 FHIR_JSON = "application/fhir+json; charset=utf-8"
 RETRIES = 3
 T = TypeVar("T")
+# Resource rows an answer discloses, as (type, id, patient id or None).
+Seen = list[tuple[str, str, str | None]]
 
 
 def fhir_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -114,7 +116,7 @@ async def in_write(
 ) -> T:
     """Run work in a write transaction, retrying when a concurrent write won a race.
 
-    atomic_alone says the work's one write is atomic by itself (store.single_writes_are_atomic)
+    atomic_alone says the work's one write is atomic by itself (store.writes_alone)
     and it reads nothing it must lock, so BEGIN and COMMIT around it would be wasted round trips.
     """
     for attempt in range(RETRIES):
@@ -224,9 +226,12 @@ class Call:
     settings: Settings
     search_engine: AsyncEngine | None = None  # see db.engine.create_search_engine
     access: AccessContext | None = None  # None when the FHIR API runs without tokens
+    bound: store.Bound | None = None  # what the caller may see (AccessContext.bound)
     res_type: str = ""
     fhir_id: str = ""
     version: str = ""
+    # The resource rows the answer discloses: (type, id, patient), for its audit record.
+    seen: "Seen" = field(default_factory=list)
 
     @property
     def base(self) -> str:
@@ -253,7 +258,9 @@ class Call:
         alone: the interaction makes one write and no conditional search, so on a database where
         single writes are atomic it runs without a transaction.
         """
-        atomic_alone = alone and store.single_writes_are_atomic(self.engine.dialect)
+        atomic_alone = alone and store.writes_alone(
+            self.engine.dialect, self.res_type, store.WRITE_GUARD.get()
+        )
         result = await in_write(self.engine, work, atomic_alone=atomic_alone)
         return write_response(self.request, self.settings, result)
 
@@ -279,7 +286,7 @@ async def batch_or_transaction(call: Call) -> Response:
     base = call.base
 
     async def run_get(conn: AsyncConnection, url: str) -> tuple[int, Any]:
-        return await _get_in_bundle(conn, settings, base, url)
+        return await _get_in_bundle(conn, settings, base, url, call.bound)
 
     async def run_transaction(one: dict[str, Any]) -> dict[str, Any]:
         moment = store.now()
@@ -302,9 +309,10 @@ async def batch_or_transaction(call: Call) -> Response:
 
 
 async def _get_in_bundle(
-    conn: AsyncConnection, settings: Settings, base: str, url: str
+    conn: AsyncConnection, settings: Settings, base: str, url: str, bound: store.Bound | None
 ) -> tuple[int, Any]:
-    """A GET entry of a Bundle: read, vread, search or instance history."""
+    """A GET entry of a Bundle: read, vread, search or instance history, each bounded as the
+    same request on its own would be."""
     parts = urlsplit(url)
     segments = [s for s in parts.path.split("/") if s]
     params = parse_qsl(parts.query, keep_blank_values=True)
@@ -313,8 +321,11 @@ async def _get_in_bundle(
     res_type = resource_type(segments[0])
     if len(segments) == 1:
         await plan_for_values(conn)
-        return 200, await _search_bundle(conn, settings, base, res_type, params)
+        return 200, await _search_bundle(conn, settings, base, res_type, params, bound=bound)
     fhir_id = check_id(segments[1])
+    version = int(segments[3]) if len(segments) == 4 and segments[3].isdigit() else None
+    if bound is not None and not await store.may_see(conn, res_type, fhir_id, bound, version):
+        raise forbidden(f"You may not see {res_type}/{fhir_id}")
     if len(segments) == 2:
         shape = subsetting.parse_shape(dict(params), search=False)
         return 200, shape.apply((await store.read(conn, res_type, fhir_id)).resource())
@@ -323,14 +334,16 @@ async def _get_in_bundle(
         stored = await store.vread(conn, res_type, fhir_id, int(segments[3]))
         return 200, shape.apply(stored.resource())
     if len(segments) == 3 and segments[2] == "_history":
-        return 200, await _history(conn, settings, base, dict(params), res_type, fhir_id)
+        return 200, await _history(
+            conn, settings, base, dict(params), res_type, fhir_id, bound=bound
+        )
     raise invalid(f"GET {url!r} is not a read, vread, search or history URL")
 
 
 async def history(call: Call) -> Response:
     """History at system, type or instance level (R4 http.html#history)."""
     if call.fhir_id:
-        await _in_compartment(call)
+        await _may_see(call)
     async with read_transaction(call.engine) as conn:
         bundle = await _history(
             conn,
@@ -339,7 +352,7 @@ async def history(call: Call) -> Response:
             call.params,
             call.res_type or None,
             call.fhir_id or None,
-            patient=compartment(call.access),
+            bound=call.bound,
         )
     return fhir_response(bundle)
 
@@ -352,7 +365,7 @@ async def _history(
     res_type: str | None,
     fhir_id: str | None,
     *,
-    patient: str | None = None,
+    bound: store.Bound | None = None,
 ) -> dict[str, Any]:
     count, offset = paging(settings, params)
     since = parse_instant("_since", params["_since"]) if "_since" in params else None
@@ -369,7 +382,7 @@ async def _history(
         before=before,
         count=count,
         offset=offset,
-        patient=patient,
+        bound=bound,
     )
     path = "/".join(p for p in (base, res_type, fhir_id, "_history") if p)
     kept = [(k, v) for k, v in params.items() if k in ("_since",)]
@@ -398,8 +411,10 @@ async def _search_bundle(
     params: list[tuple[str, str]],
     *,
     strict: bool = False,
-    patient: str | None = None,
+    bound: store.Bound | None = None,
+    seen: "Seen | None" = None,
 ) -> dict[str, Any]:
+    """A searchset Bundle; seen, if given, gets each resource row the Bundle holds."""
     named = dict(params)
     count, offset = paging(settings, named)
     query = search.parse_search(res_type, params, strict=strict)
@@ -415,7 +430,7 @@ async def _search_bundle(
         # The default order pages by key: one row more than asked says whether more follow.
         rows = (
             await search.matching(
-                conn, res_type, query.criteria, limit=count + 1, cursor=cursor, patient=patient
+                conn, res_type, query.criteria, limit=count + 1, cursor=cursor, bound=bound
             )
             if count
             else []
@@ -426,9 +441,7 @@ async def _search_bundle(
         )
         # A first page that holds every match is its own count.
         whole = count > 0 and cursor is None and not beyond
-        total = await _total(
-            conn, res_type, query, with_total, len(rows) if whole else None, patient
-        )
+        total = await _total(conn, res_type, query, with_total, len(rows) if whole else None, bound)
         links = cursor_links(endpoint, kept, count, cursor, rows, beyond)
     else:
         rows = (
@@ -439,15 +452,13 @@ async def _search_bundle(
                 limit=count,
                 offset=offset,
                 sort=sort,
-                patient=patient,
+                bound=bound,
             )
             if count
             else []
         )
         whole = count > 0 and offset == 0 and len(rows) < count
-        total = await _total(
-            conn, res_type, query, with_total, len(rows) if whole else None, patient
-        )
+        total = await _total(conn, res_type, query, with_total, len(rows) if whole else None, bound)
         # Without a total (_total=none), a full page is taken to mean there may be more.
         more = offset + len(rows) + (1 if len(rows) == count else 0)
         page = PageLinks(endpoint, kept, count, offset, more if total is None else total)
@@ -462,15 +473,17 @@ async def _search_bundle(
         }
         for row in rows
     ]
-    if includes and rows:
-        entries += [
-            {
-                "fullUrl": f"{base}/{row.res_type}/{row.fhir_id}",
-                "resource": orjson.Fragment(row.content),
-                "search": {"mode": "include"},
-            }
-            for row in await search.included(conn, rows, includes, patient)
-        ]
+    extra = await search.included(conn, rows, includes, bound) if includes and rows else []
+    entries += [
+        {
+            "fullUrl": f"{base}/{row.res_type}/{row.fhir_id}",
+            "resource": orjson.Fragment(row.content),
+            "search": {"mode": "include"},
+        }
+        for row in extra
+    ]
+    if seen is not None:
+        seen += [(row.res_type, row.fhir_id, row.patient_id) for row in (*rows, *extra)]
     if query.ignored:
         entries.append(
             {"resource": operation_outcome(query.ignored), "search": {"mode": "outcome"}}
@@ -489,14 +502,14 @@ async def _total(
     query: search.Query,
     wanted: bool,
     known: int | None,
-    patient: str | None,
+    bound: store.Bound | None,
 ) -> int | None:
     """Bundle.total: None when not wanted, else known when the page already holds every match."""
     if not wanted:
         return None
     if known is not None:
         return known
-    return await search.count(conn, res_type, query.criteria, patient)
+    return await search.count(conn, res_type, query.criteria, bound)
 
 
 async def search_type(call: Call) -> Response:
@@ -513,7 +526,8 @@ async def search_type(call: Call) -> Response:
             call.res_type,
             params,
             strict=strict,
-            patient=compartment(call.access),
+            bound=call.bound,
+            seen=call.seen,
         )
     return fhir_response(bundle)
 
@@ -591,27 +605,27 @@ def _shaped(stored: store.Stored, shape: subsetting.Shape) -> Any:
     return shape.apply(stored.resource()) if shape.subsets else stored.content
 
 
-async def _in_compartment(call: Call, version: int | None = None) -> None:
-    """403 unless the resource is in the caller's patient compartment, when one bounds them.
+async def _may_see(call: Call, version: int | None = None) -> None:
+    """403 unless the caller may see the resource, when something bounds what they see.
 
     Asked before the read, and the same for a resource of another patient, a deleted one or one
-    never stored: the answer tells nothing of what exists.
+    never stored: the answer tells nothing of what exists (store.may_see).
     """
-    patient = compartment(call.access)
-    if patient is None:
+    if call.bound is None:
         return
     async with single_statement(call.engine) as conn:
-        owner = await store.patient_of(conn, call.res_type, call.fhir_id, version)
-    if owner != patient:
-        raise forbidden(f"{call.res_type}/{call.fhir_id} is not in your patient's compartment")
+        visible = await store.may_see(conn, call.res_type, call.fhir_id, call.bound, version)
+    if not visible:
+        raise forbidden(f"You may not see {call.res_type}/{call.fhir_id}")
 
 
 async def read(call: Call) -> Response:
     """Read the current version (R4 http.html#read); 410 once deleted."""
-    await _in_compartment(call)
+    await _may_see(call)
     shape = subsetting.parse_shape(call.params, search=False)
     async with single_statement(call.engine) as conn:
         stored = await store.read(conn, call.res_type, call.fhir_id)
+    call.seen.append((call.res_type, call.fhir_id, stored.patient_id))
     if _not_modified(call.request, stored):
         return Response(status_code=304, headers=_version_headers(stored))
     return fhir_response(_shaped(stored, shape), headers=_version_headers(stored))
@@ -621,10 +635,11 @@ async def vread(call: Call) -> Response:
     """Read one version (R4 http.html#vread)."""
     if not call.version.isdigit():
         raise not_found(f"{call.version!r} is not a version of {call.res_type}/{call.fhir_id}")
-    await _in_compartment(call, int(call.version))
+    await _may_see(call, int(call.version))
     shape = subsetting.parse_shape(call.params, search=False)
     async with single_statement(call.engine) as conn:
         stored = await store.vread(conn, call.res_type, call.fhir_id, int(call.version))
+    call.seen.append((call.res_type, call.fhir_id, stored.patient_id))
     return fhir_response(_shaped(stored, shape), headers=_version_headers(stored))
 
 
@@ -666,6 +681,75 @@ async def delete(call: Call) -> Response:
     )
 
 
+async def break_glass(call: Call) -> Response:
+    """Patient/{id}/$break-glass: a professional states why they need this patient's data now;
+    it opens to them for care.BREAK_GLASS_DURATION, is recorded, and flagged for review."""
+    user = call.access.professional if call.access is not None else None
+    if user is None:
+        raise forbidden("Only a professional's own token can break the glass")
+    if user.role not in care.BREAK_GLASS_ROLES:
+        raise forbidden(f"The role {user.role.value} may not break the glass")
+    if call.res_type != "Patient":
+        raise not_found("$break-glass is an operation on a Patient")
+    body = await read_body(call.request)
+    reason = _string_parameter(body, "reason")
+    moment = store.now()
+    async with write_transaction(call.engine) as conn:
+        await store.read(conn, "Patient", call.fhir_id)  # 404, 410
+        try:
+            care.checked_reason(reason)
+            record = audit.AuditRecord(
+                action=audit.Action.BREAK_GLASS,
+                recorded=moment,
+                user_id=str(user.user_id),
+                client_id=call.access.client_id[:64] if call.access else None,
+                display=user.display_name,
+                role=user.role.value,
+                organisation=user.organization_id,
+                patients=(call.fhir_id,),
+                resources=(f"Patient/{call.fhir_id}",),
+                purpose="ETREAT",
+                reason=reason,
+                source_ip=call.request.client.host if call.request.client else None,
+                user_agent=call.request.headers.get("user-agent"),
+            )
+            glass = await care.break_the_glass(
+                conn,
+                user_id=user.user_id,
+                role=user.role,
+                patient_id=call.fhir_id,
+                reason=reason,
+                now=moment,
+                audit_record=await audit.record(conn, record),
+            )
+        except care.GlassRefused as refused:
+            raise invalid(str(refused), "Parameters.parameter.reason") from None
+    return fhir_response(
+        {
+            "resourceType": "Parameters",
+            "parameter": [
+                {"name": "patient", "valueReference": {"reference": f"Patient/{glass.patient_id}"}},
+                {"name": "expires", "valueInstant": store.instant(glass.expires)},
+                {"name": "reason", "valueString": glass.reason},
+            ],
+        }
+    )
+
+
+def _string_parameter(body: Any, name: str) -> str:
+    """The valueString of a Parameters resource's one parameter of that name; 400 otherwise."""
+    if not isinstance(body, dict) or body.get("resourceType") != "Parameters":
+        raise invalid("Send a Parameters resource", "Parameters")
+    values = [
+        p.get("valueString")
+        for p in body.get("parameter") or []
+        if isinstance(p, dict) and p.get("name") == name
+    ]
+    if len(values) != 1 or not isinstance(values[0], str):
+        raise invalid(f"Parameters needs one {name} (valueString)", f"Parameters.parameter.{name}")
+    return str(values[0])
+
+
 async def smart_configuration(call: Call) -> Response:
     """SMART App Launch 2.0 discovery, which SMART looks for relative to the FHIR base."""
     issuer = oauth.issuer(call.settings, str(call.request.base_url))
@@ -696,6 +780,7 @@ ROUTES: dict[tuple[tuple[str, ...], str], Handler] = {
     (("type", "id"), "DELETE"): delete,
     (("type", "id", "_history"), "GET"): history,
     (("type", "id", "$validate"), "POST"): validate_resource,
+    (("type", "id", "$break-glass"), "POST"): break_glass,
     (("type", "id", "_history", "version"), "GET"): vread,
 }
 # Words that stand for themselves at each position; any other segment there is a type, an id or
@@ -703,7 +788,7 @@ ROUTES: dict[tuple[tuple[str, ...], str], Handler] = {
 _WORDS_AT = (
     {"metadata", "_history"},
     {"_history", "_search", "$validate"},
-    {"_history", "$validate"},
+    {"_history", "$validate", "$break-glass"},
 )
 
 
@@ -755,6 +840,7 @@ _NEEDS: dict[Handler, Interaction | None] = {
     conditional_patch: "u",
     conditional_delete: "d",
     validate_resource: None,
+    break_glass: "r",
 }
 _PUBLIC = frozenset({metadata, smart_configuration})
 # Verified tokens a worker keeps (each a few hundred bytes): more than its callers hold at once.
@@ -801,7 +887,14 @@ class FhirApi:
             return known
         root = str(request.base_url).rstrip("/")
         audience = oauth.policy(self.settings, root).audience
-        context = AccessContext.of(await verify_bearer(header, self.keys, audience, moment))
+        claims = await verify_bearer(header, self.keys, audience, moment)
+        user = None
+        if claims.fhir_user is not None and claims.subject.isdigit():
+            # A person's token: their account as it is now decides what they see.
+            user = await accounts.identity_of(self.engine, int(claims.subject), moment)
+            if user is None:
+                raise TokenRefused("claims", "The token's account is locked or inactive")
+        context = AccessContext.of(claims, user)
         self._verified[header] = context
         if len(self._verified) > VERIFIED_TOKENS:
             self._verified.popitem(last=False)
@@ -814,6 +907,7 @@ class FhirApi:
         except TokenRefused as refused:
             await self._audit_refusal(call, None, f"401 {refused.reason}")
             raise unauthenticated(str(refused)) from None
+        call.bound = call.access.bound(store.now())
         needs: Interaction | None
         if handler is history:
             needs, target = ("r", call.res_type) if call.fhir_id else ("s", call.res_type or "*")
@@ -847,10 +941,13 @@ class FhirApi:
         call = Call(request, self.engine, self.settings, self.search_engine)
         # Mounted under /fhir, the path here is what follows the base.
         path = scope["path"][len(scope.get("root_path", "")) :]
+        guarded = None
         try:
             handler = _route(call, path)
             if self.settings.fhir_auth_required and handler not in _PUBLIC:
                 await self._authorize(call, handler)
+                if call.access is not None:
+                    guarded = store.WRITE_GUARD.set(call.access.write_guard(store.now()))
             response = await handler(call)
         except FhirError as error:
             if error.status == 403 and call.access is not None:
@@ -863,6 +960,9 @@ class FhirApi:
             response = render_error(
                 FhirError.of(500, "exception", "Internal error; it has been logged")
             )
+        finally:
+            if guarded is not None:
+                store.WRITE_GUARD.reset(guarded)
         await response(scope, receive, send)
 
 

@@ -32,6 +32,7 @@ from shafa.db.tables import (
 )
 from shafa.fhir import indexing, searchparams, store
 from shafa.fhir.errors import FhirError, Issue, invalid
+from shafa.fhir.store import Bound
 
 # Parameters that shape the result rather than select resources (R4 search.html#all).
 RESULT_PARAMETERS = frozenset(
@@ -620,7 +621,7 @@ def _chained(name: str, values: tuple[str, ...]) -> Criterion:
     return Criterion(code, modifier or None, values, rest if dot else None)
 
 
-def _chain(res_type: str, c: Criterion) -> Select[Any]:
+def _chain(res_type: str, c: Criterion, bound: Bound | None = None) -> Select[Any]:
     """Resources whose reference c.name points to a resource meeting the rest of the chain.
 
     R4 search.html#chaining: subject:Patient.identifier=x, or subject.name=x for every target
@@ -645,8 +646,10 @@ def _chain(res_type: str, c: Criterion) -> Select[Any]:
         ids = select(chained.c.fhir_id).where(
             chained.c.res_type == target,
             chained.c.deleted.is_(False),
-            _condition(target, rest, chained),
+            _condition(target, rest, chained, bound),
         )
+        if bound is not None:
+            ids = ids.where(bound(chained))
         options.append(
             and_(idx_reference.c.target_type == target, idx_reference.c.target_id.in_(ids))
         )
@@ -657,7 +660,9 @@ def _chain(res_type: str, c: Criterion) -> Select[Any]:
     return _in_index(idx_reference, res_type, c.name, or_(*options))
 
 
-def _has(res_type: str, c: Criterion, target: Any) -> ColumnElement[bool]:
+def _has(
+    res_type: str, c: Criterion, target: Any, bound: Bound | None = None
+) -> ColumnElement[bool]:
     """Resources of res_type that a resource of the _has source type points to and that meets
     the rest of the parameter."""
     assert c.chain is not None
@@ -670,8 +675,10 @@ def _has(res_type: str, c: Criterion, target: Any) -> ColumnElement[bool]:
     matching_sources = select(sources.c.pk).where(
         sources.c.res_type == source,
         sources.c.deleted.is_(False),
-        _condition(source, inner_criterion, sources),
+        _condition(source, inner_criterion, sources, bound),
     )
+    if bound is not None:
+        matching_sources = matching_sources.where(bound(sources))
     r = idx_reference.c
     pointed = select(r.target_id).where(
         r.res_type == source,
@@ -682,12 +689,18 @@ def _has(res_type: str, c: Criterion, target: Any) -> ColumnElement[bool]:
     return target.c.fhir_id.in_(pointed)
 
 
-def _condition(res_type: str, c: Criterion, target: Any = resources) -> ColumnElement[bool]:
-    """The criterion as a condition on target (the resources table, or an alias in a chain)."""
+def _condition(
+    res_type: str, c: Criterion, target: Any = resources, bound: Bound | None = None
+) -> ColumnElement[bool]:
+    """The criterion as a condition on target (the resources table, or an alias in a chain).
+
+    bound: what the caller may see; the resources a chain or _has looks through are bounded
+    too, or their criteria would tell of what the caller cannot read.
+    """
     if c.name == "_has":
-        return _has(res_type, c, target)
+        return _has(res_type, c, target, bound)
     if c.chain is not None:
-        return target.c.pk.in_(_chain(res_type, c))
+        return target.c.pk.in_(_chain(res_type, c, bound))
     if c.name == "_text":
         return _text(res_type, c, target)
     if c.name == "_id":
@@ -710,19 +723,19 @@ def _condition(res_type: str, c: Criterion, target: Any = resources) -> ColumnEl
 
 
 def select_matches(
-    res_type: str, found: list[Criterion], patient: str | None = None
+    res_type: str, found: list[Criterion], bound: Bound | None = None
 ) -> Select[Any]:
-    """SELECT of the live resources of res_type meeting every criterion; only those in the
-    patient's compartment when patient is given (a patient-context access token)."""
-    query = _live(res_type).where(*(_condition(res_type, c) for c in found))
-    return query if patient is None else query.where(resources.c.patient_id == patient)
+    """SELECT of the live resources of res_type meeting every criterion; only those the caller
+    may see when bound is given (security.access.AccessContext.bound)."""
+    query = _live(res_type).where(*(_condition(res_type, c, resources, bound) for c in found))
+    return query if bound is None else query.where(bound(resources))
 
 
 async def count(
-    conn: AsyncConnection, res_type: str, found: list[Criterion], patient: str | None = None
+    conn: AsyncConnection, res_type: str, found: list[Criterion], bound: Bound | None = None
 ) -> int:
-    """How many live resources match (in the patient's compartment when given)."""
-    query = select(func.count()).select_from(select_matches(res_type, found, patient).subquery())
+    """How many live resources match (of those the caller may see when bound is given)."""
+    query = select(func.count()).select_from(select_matches(res_type, found, bound).subquery())
     return int((await conn.execute(query)).scalar_one())
 
 
@@ -801,13 +814,13 @@ async def matching(
     offset: int = 0,
     sort: list[SortKey] | None = None,
     cursor: "Cursor | None" = None,
-    patient: str | None = None,
+    bound: Bound | None = None,
 ) -> list[Any]:
     """The matching live resource rows in the order of sort, else oldest first.
 
     A cursor (default order only) starts the page after, or ends it before, a known row.
     """
-    query = select_matches(res_type, found, patient)
+    query = select_matches(res_type, found, bound)
     if cursor is not None and cursor.before:
         query = query.where(resources.c.pk < cursor.pk).order_by(resources.c.pk.desc())
         return list(reversed(list(await conn.execute(query.limit(limit)))))
@@ -954,10 +967,10 @@ def _include_params(include: Include, rows: list[Any]) -> dict[str, list[Any]] |
 
 
 async def included(
-    conn: AsyncConnection, rows: list[Any], includes: list[Include], patient: str | None = None
+    conn: AsyncConnection, rows: list[Any], includes: list[Include], bound: Bound | None = None
 ) -> list[Any]:
     """The live resources the includes reach from rows, each once and none of rows itself;
-    only those in the patient's compartment when patient is given."""
+    only those the caller may see when bound is given."""
     seen = {row.pk for row in rows}
     found: list[Any] = []
     frontier = rows
@@ -970,9 +983,10 @@ async def included(
             params = _include_params(include, frontier)
             if params is None:
                 continue
-            for row in await conn.execute(_include_statement(include), params):
-                if patient is not None and row.patient_id != patient:
-                    continue
+            statement = _include_statement(include)
+            if bound is not None:
+                statement = statement.where(bound(resources))
+            for row in await conn.execute(statement, params):
                 if row.pk not in seen:
                     seen.add(row.pk)
                     fresh.append(row)

@@ -7,7 +7,8 @@ entry. The resource row, its version row and its index rows are written in that 
 (DESIGN.md, Data): nothing is searchable that is not stored, nothing stored that is not indexed.
 """
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -18,6 +19,7 @@ from sqlalchemy import (
     ARRAY,
     BigInteger,
     Column,
+    ColumnElement,
     Numeric,
     String,
     Table,
@@ -30,6 +32,9 @@ from sqlalchemy import (
     text,
     tuple_,
     update,
+)
+from sqlalchemy import (
+    exists as exists_,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
@@ -44,8 +49,9 @@ from shafa.db.tables import (
 )
 from shafa.db.types import UtcDateTime
 from shafa.fhir import indexing, jsonio
-from shafa.fhir.compartments import owning_patient
+from shafa.fhir.compartments import owning_patient, patient_compartment_params
 from shafa.fhir.errors import FhirError, Issue, gone, not_found
+from shafa.security import care
 
 SERVER_META = ("versionId", "lastUpdated")
 
@@ -62,6 +68,7 @@ class Stored:
     deleted: bool
     content: str | None
     method: str = "PUT"
+    patient_id: str | None = None  # whose compartment holds it, where the query read it
 
     @property
     def etag(self) -> str:
@@ -98,6 +105,19 @@ class Write:
     server_id: bool = False  # fhir_id came from new_id() just now
 
 
+# A condition on a resources row (or an alias of it) that is true for what the caller may see
+# (security.access.AccessContext.bound); None where nothing bounds the caller.
+Bound = Callable[[Any], ColumnElement[bool]]
+
+# Checks a write against the caller's access rules inside its transaction, after the store has
+# written it (and the care relationships it states), given (type, patient) for every resource
+# it wrote and every patient whose data that was before; it raises to roll the write back.
+# Set per request by the FHIR API for callers whose access depends on the data (professionals);
+# None for systems, which only their scopes bound.
+WriteGuard = Callable[[AsyncConnection, set[tuple[str, str]]], Awaitable[None]]
+WRITE_GUARD: ContextVar[WriteGuard | None] = ContextVar("write_guard", default=None)
+
+
 @dataclass(slots=True)
 class Outcome:
     """What a Write did: the stored version, and whether it created the resource."""
@@ -117,6 +137,7 @@ class _Prepared:
     index_mask: int = 0
     pk: int | None = None
     old_mask: int = 0
+    old_patient_id: str | None = None
     created: bool = False
     changed: bool = True
     # For a write that changes nothing, what the version it leaves in place says.
@@ -179,11 +200,12 @@ def _stored(row: Any, method: str = "PUT") -> Stored:
         deleted=values["deleted"],
         content=values["content"],
         method=method,
+        patient_id=values.get("patient_id"),
     )
 
 
 # Built once: constructing a statement and its cache key costs more than running it.
-_READ_CURRENT = select(*_CURRENT_COLUMNS).where(
+_READ_CURRENT = select(*_CURRENT_COLUMNS, resources.c.patient_id).where(
     resources.c.res_type == bindparam("res_type"), resources.c.fhir_id == bindparam("fhir_id")
 )
 _READ_VERSION = select(
@@ -195,6 +217,7 @@ _READ_VERSION = select(
     resource_versions.c.deleted,
     resource_versions.c.content,
     resource_versions.c.method,
+    resource_versions.c.patient_id,
 ).where(
     resource_versions.c.res_type == bindparam("res_type"),
     resource_versions.c.fhir_id == bindparam("fhir_id"),
@@ -233,7 +256,7 @@ async def vread(conn: AsyncConnection, res_type: str, fhir_id: str, version: int
     return stored
 
 
-_CURRENT_WITH_MASK = (*_CURRENT_COLUMNS, resources.c.index_mask)
+_CURRENT_WITH_MASK = (*_CURRENT_COLUMNS, resources.c.index_mask, resources.c.patient_id)
 _ONE_CURRENT = select(*_CURRENT_WITH_MASK).where(
     resources.c.res_type == bindparam("res_type"), resources.c.fhir_id == bindparam("fhir_id")
 )
@@ -396,18 +419,33 @@ async def apply_writes(
         if earlier is not None:
             # The database still holds the index rows from before the batch.
             item.pk, item.old_mask = earlier.pk, earlier.old_mask
+            item.old_patient_id = earlier.old_patient_id
         elif row is not None:
             item.pk, item.old_mask = row["pk"], row["index_mask"]
+            item.old_patient_id = row["patient_id"]
         pending[key] = item
         prepared.append(item)
 
     changed = [p for p in prepared if p.changed]
-    if len(changed) == 1 and single_writes_are_atomic(conn.dialect):
+    guard = WRITE_GUARD.get()
+    if len(changed) == 1 and writes_alone(conn.dialect, changed[0].write.res_type, guard):
         await _write_one_postgresql(conn, changed[0], moment)
     else:
         await _write_current(conn, changed, moment)
         await _write_versions(conn, changed, moment)
         await _write_index(conn, changed)
+        await care.project(
+            conn,
+            [
+                care.Written(p.pk, p.write.res_type, p.patient_id, p.write.resource)
+                for p in changed
+                if p.pk is not None
+            ],
+        )
+    if guard is not None:
+        touched = {(p.write.res_type, p.patient_id) for p in changed}
+        touched |= {(p.write.res_type, p.old_patient_id) for p in changed}
+        await guard(conn, {(kind, patient) for kind, patient in touched if patient is not None})
     return [
         Outcome(
             Stored(
@@ -419,6 +457,7 @@ async def apply_writes(
                 deleted=p.write.resource is None if p.changed else p.kept_deleted,
                 content=p.content,
                 method=p.write.method,
+                patient_id=p.patient_id if p.changed else None,
             ),
             created=p.created and p.changed,
             changed=p.changed,
@@ -665,13 +704,15 @@ def _one_write_statement(is_update: bool) -> TextClause:
     return text("WITH " + ",\n".join(parts) + "\nSELECT pk FROM cur").bindparams(*binds)
 
 
-def single_writes_are_atomic(dialect: Dialect) -> bool:
-    """True where apply_writes needs no transaction for a batch of one write.
+def writes_alone(dialect: Dialect, res_type: str, guard: "WriteGuard | None" = None) -> bool:
+    """True where apply_writes needs no transaction for a batch of one write of res_type.
 
     On PostgreSQL one write is one statement that inserts a fresh id or compares and sets the
     version it read (see _one_write_statement); a lost race raises ConcurrentWrite, to retry.
+    Not so for a type with derived access rows (care.PROJECTED_TYPES), nor under a write guard,
+    which must see the write before it commits.
     """
-    return dialect.name == "postgresql"
+    return dialect.name == "postgresql" and res_type not in care.PROJECTED_TYPES and guard is None
 
 
 async def _write_one_postgresql(conn: AsyncConnection, item: _Prepared, moment: datetime) -> None:
@@ -718,18 +759,26 @@ async def history(
     before: datetime,
     count: int,
     offset: int,
-    patient: str | None = None,
+    bound: Bound | None = None,
 ) -> HistoryPage:
     """Versions at system, type or instance level (R4 http.html#history), newest first.
 
     `before` pins the page set to the versions that existed when the first page was read, so
-    the next and previous links stay stable while others keep writing. patient keeps only the
-    versions in that patient's compartment.
+    the next and previous links stay stable while others keep writing. bound keeps only the
+    versions the caller may see: those of a resource they may see now, from when it belonged to
+    the patient it belongs to now.
     """
     v = resource_versions.c
     conditions = [v.last_updated <= before]
-    if patient is not None:
-        conditions.append(v.patient_id == patient)
+    if bound is not None:
+        current = resources.alias("current")
+        conditions.append(
+            exists_().where(
+                current.c.pk == v.resource_pk,
+                current.c.patient_id.is_not_distinct_from(v.patient_id),
+                bound(current),
+            )
+        )
     if res_type is not None:
         conditions.append(v.res_type == res_type)
     if fhir_id is not None:
@@ -758,20 +807,36 @@ async def history(
     return HistoryPage([_stored(row, row.method) for row in rows], total)
 
 
-async def patient_of(
-    conn: AsyncConnection, res_type: str, fhir_id: str, version: int | None = None
-) -> str | None:
-    """The patient whose compartment holds the resource (that version of it), or None: also
-    for a resource never stored, so that asking tells nothing of what exists."""
-    if version is None:
-        r = resources.c
-        query = select(r.patient_id).where(r.res_type == res_type, r.fhir_id == fhir_id)
-    else:
-        v = resource_versions.c
-        query = select(v.patient_id).where(
-            v.res_type == res_type, v.fhir_id == fhir_id, v.version == version
+async def may_see(
+    conn: AsyncConnection, res_type: str, fhir_id: str, bound: Bound, version: int | None = None
+) -> bool:
+    """Whether the caller may read the resource (that version of it) under bound.
+
+    A resource never stored is "no" when its type holds patients' data, so that the answer for
+    it is the one for another patient's resource: asking tells nothing of what exists. A
+    version from when the resource belonged to another patient is "no" too.
+    """
+    r = resources.c
+    row = (
+        await conn.execute(
+            select(bound(resources).label("visible"), r.patient_id, r.pk).where(
+                r.res_type == res_type, r.fhir_id == fhir_id
+            )
         )
-    return (await conn.execute(query)).scalar_one_or_none()
+    ).first()
+    if row is None:
+        return res_type not in patient_compartment_params()
+    if not row.visible:
+        return False
+    if version is None:
+        return True
+    v = resource_versions.c
+    then = (
+        await conn.execute(
+            select(v.patient_id).where(v.resource_pk == row.pk, v.version == version)
+        )
+    ).first()
+    return then is None or then.patient_id == row.patient_id
 
 
 async def exists(conn: AsyncConnection, res_type: str, fhir_id: str) -> bool:

@@ -4,17 +4,32 @@ One AccessContext is built per request from the bearer token, then every interac
 against its scopes before it touches the store; a refusal is 403 and an audit record. A missing
 or bad token is 401 (RFC 6750 §3).
 
-This is the first layer of issue 4's authorisation: type-level scopes for systems and users,
-and for patient-context tokens (patient/... scopes) reads and searches bounded by the patient's
-compartment (compartment(); the store and search filter by it). Only resources owned by the
-patient are in it: directory resources that belong to nobody (Practitioner, Medication) are
-outside it too, which errs on the side of showing less.
+Two layers. The scopes say which interactions on which types (require()). Then the data
+itself bounds what a caller sees (bound()), as a SQL condition on the resources table that the
+store and search apply wherever rows are read (results, counts, _include, chains, _has, history):
+- a patient-context token (patient/... scopes): its patient's compartment, and resources that
+  belong to no patient (Practitioner, Organization, Medication: what a citizen's app shows
+  beside the record);
+- a professional's token (user/... scopes, whose sub is their account): the rules of
+  security.care, from their organisation, their care relationships, break-the-glass and the
+  patient's Consent;
+- a system's token (system/... scopes): the scopes alone; registering a system is an
+  operator's decision about what it may do.
 """
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.elements import ColumnElement
 
 from shafa.fhir.errors import FhirError, Issue
+from shafa.fhir.store import Bound, WriteGuard
+from shafa.security.accounts import Identity
+from shafa.security.care import CareScope, clinical, finds_patients
+from shafa.security.rules import Role
 from shafa.security.scopes import Context, Interaction, Scopes, access
 from shafa.security.tokens import TokenClaims
 
@@ -29,10 +44,11 @@ class AccessContext:
     patient: str | None  # the launch patient of a patient-context token
     fhir_user: str | None  # e.g. Practitioner/x for a user's token
     expires: datetime
+    user: Identity | None = None  # the account behind a user's token, as it is now
 
     @classmethod
-    def of(cls, claims: TokenClaims) -> "AccessContext":
-        """The context of a verified token."""
+    def of(cls, claims: TokenClaims, user: Identity | None = None) -> "AccessContext":
+        """The context of a verified token, and of the account it acts for if any."""
         return cls(
             subject=claims.subject,
             client_id=claims.client_id,
@@ -40,7 +56,62 @@ class AccessContext:
             patient=claims.patient,
             fhir_user=claims.fhir_user,
             expires=claims.expires,
+            user=user,
         )
+
+    @property
+    def professional(self) -> Identity | None:
+        """The staff account of a user-context token, whose access the care rules bound."""
+        if self.user is None or self.user.patient_id is not None:
+            return None
+        return self.user if "patient" not in self.contexts() else None
+
+    def care(self, moment: datetime) -> CareScope | None:
+        """What the professional behind the token may see at this moment, or None."""
+        user = self.professional
+        if user is None:
+            return None
+        cares = clinical(user.role)
+        return CareScope(
+            user_id=user.user_id,
+            organization_id=user.organization_id if cares else None,
+            practitioner_id=user.practitioner_id if cares else None,
+            moment=moment,
+            sees_patients=finds_patients(user.role),
+            keeps_registry=user.role is Role.REGISTRY_ADMIN,
+        )
+
+    def write_guard(self, moment: datetime) -> WriteGuard | None:
+        """The check of a professional's writes (store.WRITE_GUARD), or None for others."""
+        care = self.care(moment)
+        if care is None:
+            return None
+
+        async def guard(conn: AsyncConnection, touched: set[tuple[str, str]]) -> None:
+            for res_type, patient in sorted(touched):
+                if res_type == "Patient" and care.keeps_registry:
+                    continue
+                if not (await conn.execute(select(care.sees_patient(patient)))).scalar():
+                    raise forbidden(
+                        f"You may not write {res_type} data of Patient/{patient}: no care "
+                        "relationship of yours or your organisation's, and no break-the-glass"
+                    )
+
+        return guard
+
+    def bound(self, moment: datetime) -> Bound | None:
+        """The condition on resources rows for what this caller sees; None: only the scopes
+        bound it (a system)."""
+        patient = compartment(self)
+        if patient is not None:
+            return lambda row: _own_or_nobodys(row, patient)
+        care = self.care(moment)
+        if care is not None:
+            return care.visible
+        if "user" in self.contexts():
+            # A user-context token that is not a professional's account sees no patient data.
+            return lambda row: row.c.patient_id.is_(None)
+        return None
 
     def contexts(self) -> tuple[Context, ...]:
         """The SMART contexts the token's resource scopes are in."""
@@ -98,3 +169,7 @@ def compartment(context: AccessContext | None) -> str | None:
 
 
 _VERBS = {"c": "creating", "r": "reading", "u": "updating", "d": "deleting", "s": "searching"}
+
+
+def _own_or_nobodys(row: Any, patient: str) -> ColumnElement[bool]:
+    return or_(row.c.patient_id == patient, row.c.patient_id.is_(None))

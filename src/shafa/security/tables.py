@@ -260,3 +260,72 @@ audit_chains = Table(
     Column("hash", String(SHA256_HEX), nullable=False),
     comment="The head of each audit hash chain: its last sequence number and hash.",
 )
+
+# --- Who may see a patient's data: care relationships, break-the-glass, Consent ---------------
+
+care_links = Table(
+    "care_links",
+    metadata,
+    Column("id", Pk, primary_key=True, autoincrement=True),
+    Column("patient_id", String(FHIR_ID), nullable=False),
+    Column("organization_id", String(FHIR_ID), nullable=True),
+    Column("practitioner_id", String(FHIR_ID), nullable=True),
+    # The resource that states the relationship (resources.pk): its rows are replaced whenever
+    # it is written, in the same transaction, like search index rows.
+    Column("source_pk", Pk, nullable=False),
+    Column("source_type", String(64), nullable=False),
+    Column("starts", UtcDateTime, nullable=True),
+    Column("ends", UtcDateTime, nullable=True),
+    CheckConstraint(
+        "organization_id IS NOT NULL OR practitioner_id IS NOT NULL", name="links_someone"
+    ),
+    comment="Care relationships derived from Patient, Encounter, Appointment, EpisodeOfCare, "
+    "CareTeam and ServiceRequest: which organisation or practitioner cares for which patient.",
+)
+Index("ix_care_links_patient_org", care_links.c.patient_id, care_links.c.organization_id)
+Index("ix_care_links_patient_practitioner", care_links.c.patient_id, care_links.c.practitioner_id)
+Index("ix_care_links_source", care_links.c.source_pk)
+
+consent_rules = Table(
+    "consent_rules",
+    metadata,
+    Column("id", Pk, primary_key=True, autoincrement=True),
+    Column("patient_id", String(FHIR_ID), nullable=False),
+    Column("source_pk", Pk, nullable=False),  # the Consent resource (resources.pk)
+    Column("effect", String(8), nullable=False),
+    Column("label_system", String(255), nullable=False),
+    Column("label_code", String(64), nullable=False),
+    # deny: the organisation denied, NULL for everyone; permit: the organisation excepted.
+    Column("organization_id", String(FHIR_ID), nullable=True),
+    Column("starts", UtcDateTime, nullable=True),
+    Column("ends", UtcDateTime, nullable=True),
+    CheckConstraint("effect IN ('deny', 'permit')", name="effect_known"),
+    CheckConstraint(
+        "effect = 'deny' OR organization_id IS NOT NULL", name="permit_names_organization"
+    ),
+    comment="What a patient's active privacy Consents hide: resources with a security label, "
+    "from everyone or from named organisations, with the organisations excepted.",
+)
+Index("ix_consent_rules_patient", consent_rules.c.patient_id, consent_rules.c.effect)
+Index("ix_consent_rules_source", consent_rules.c.source_pk)
+
+break_glass = Table(
+    "break_glass",
+    metadata,
+    Column("id", Pk, primary_key=True, autoincrement=True),
+    Column("user_id", Pk, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("patient_id", String(FHIR_ID), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("started", UtcDateTime, nullable=False),
+    Column("expires", UtcDateTime, nullable=False),
+    Column("audit_record", String(RECORD_ID), nullable=True),
+    # Every emergency access is reviewed afterwards by someone else (DESIGN, Security).
+    Column("reviewed_by", Pk, ForeignKey("users.id"), nullable=True),
+    Column("reviewed_at", UtcDateTime, nullable=True),
+    Column("review_note", Text, nullable=True),
+    CheckConstraint("expires > started", name="expires_after_start"),
+    comment="Break-the-glass: a professional's emergency access to a patient, with the "
+    "stated reason, until it expires; flagged until reviewed.",
+)
+Index("ix_break_glass_user_patient", break_glass.c.user_id, break_glass.c.patient_id)
+Index("ix_break_glass_unreviewed", break_glass.c.reviewed_at, break_glass.c.started)
