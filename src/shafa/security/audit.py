@@ -384,7 +384,7 @@ class AuditRecorder:
         engine: AsyncEngine,
         *,
         batch_size: int = 256,
-        interval: float = 0.002,
+        interval: float = 0.001,
         max_buffered: int = 4096,
     ) -> None:
         if batch_size < 1 or max_buffered < 1 or interval < 0:
