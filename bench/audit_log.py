@@ -1,10 +1,13 @@
-"""Audit log micro-benchmark: record_now throughput by number of hash chains, as JSON.
+"""Audit log micro-benchmark: record_now by number of hash chains, and the batching
+AuditRecorder by flush interval and batch size, as JSON.
 
-For each chain count it recreates a PostgreSQL database, migrates it, and has --recorders
-coroutines (one process, one engine, the pool the server uses) call shafa.security.audit.
-record_now in a loop for --seconds, each record a doctor's read of one patient. It reports the
-records a second, latency percentiles, and the CPU per record of this process (the Python side
-a server worker would pay) and of PostgreSQL, then checks the chains with audit.verify.
+For each run it recreates a PostgreSQL database, migrates it, and has --recorders coroutines
+(one process, one engine, the pool the server uses) record in a loop for --seconds, each record
+a doctor's read of one patient: with audit.record_now for each chain count in --chains, then
+with one audit.AuditRecorder(wait=True, as the FHIR API records) for each interval,batch-size
+pair in --batched. It reports the records a second, latency percentiles of one record, and the
+CPU per record of this process (the Python side a server worker would pay, the recorder's task
+included) and of PostgreSQL, then checks the chains with audit.verify.
 bench/README.md explains the figures.
 """
 
@@ -15,7 +18,9 @@ import asyncio
 import json
 import resource
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from functools import partial
 
 from sqlalchemy.engine import make_url
 
@@ -49,8 +54,17 @@ def _entry(n: int) -> audit.AuditRecord:
     )
 
 
-async def measure(database_url: str, chains: int, recorders: int, seconds: float) -> dict:
-    """Run the recorders against a fresh database with `chains` chains."""
+async def measure(
+    database_url: str,
+    chains: int,
+    recorders: int,
+    seconds: float,
+    batched: tuple[float, int] | None = None,
+) -> dict:
+    """Run the recorders against a fresh database with `chains` chains.
+
+    batched: (flush interval in seconds, batch size) of an AuditRecorder; None for record_now.
+    """
     await recreate_database(database_url)
     await asyncio.to_thread(migrate.upgrade, database_url)
     audit.CHAINS = chains
@@ -59,8 +73,13 @@ async def measure(database_url: str, chains: int, recorders: int, seconds: float
     name = make_url(database_url).database or ""
     latencies: list[float] = []
     counter = 0
+    batcher = None
+    record: Callable[[audit.AuditRecord], Awaitable[str]] = partial(audit.record_now, engine)
+    if batched is not None:
+        batcher = audit.AuditRecorder(engine, interval=batched[0], batch_size=batched[1])
+        record = batcher.record
     try:
-        await audit.record_now(engine, _entry(0))  # warm the pool and the statement cache
+        await record(_entry(0))  # warm the pool and the statement cache
         deadline = time.monotonic() + seconds
 
         async def recorder() -> None:
@@ -68,11 +87,13 @@ async def measure(database_url: str, chains: int, recorders: int, seconds: float
             while time.monotonic() < deadline:
                 counter += 1
                 started = time.perf_counter()
-                await audit.record_now(engine, _entry(counter))
+                await record(_entry(counter))
                 latencies.append(time.perf_counter() - started)
 
         own, db, started = _own_cpu(), postgres_cpu_seconds(name), time.monotonic()
         await asyncio.gather(*(recorder() for _ in range(recorders)))
+        if batcher is not None:
+            await batcher.close()
         elapsed = time.monotonic() - started
         own, db = _own_cpu() - own, postgres_cpu_seconds(name) - db
         async with engine.connect() as conn:
@@ -82,6 +103,9 @@ async def measure(database_url: str, chains: int, recorders: int, seconds: float
     done = len(latencies)
     latencies.sort()
     return {
+        "design": "record_now" if batched is None else "AuditRecorder",
+        "interval_ms": None if batched is None else batched[0] * 1000,
+        "batch_size": None if batched is None else batched[1],
         "chains": chains,
         "recorders": recorders,
         "records": done,
@@ -100,6 +124,12 @@ def main() -> None:
         "--database-url", default="postgresql+asyncpg://postgres@127.0.0.1:5432/shafa_bench_audit"
     )
     parser.add_argument("--chains", default="1,4,16", help="Chain counts to compare.")
+    parser.add_argument(
+        "--batched",
+        default="1:256,2:256,5:256,2:8",
+        help="AuditRecorder runs over 16 chains: interval_ms:batch_size pairs, comma-separated"
+        " ('' for none).",
+    )
     parser.add_argument("--recorders", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=10)
     args = parser.parse_args()
@@ -107,7 +137,17 @@ def main() -> None:
     for chains in (int(n) for n in args.chains.split(",")):
         log(f"{chains} chain(s), {args.recorders} recorders, {args.seconds} s")
         runs.append(asyncio.run(measure(args.database_url, chains, args.recorders, args.seconds)))
-    print(json.dumps({"benchmark": "audit_log.record_now", "runs": runs}, indent=2))
+    for pair in filter(None, args.batched.split(",")):
+        interval_ms, batch_size = pair.split(":")
+        log(
+            f"AuditRecorder every {interval_ms} ms or {batch_size} records,"
+            f" {args.recorders} recorders"
+        )
+        batched = (float(interval_ms) / 1000, int(batch_size))
+        runs.append(
+            asyncio.run(measure(args.database_url, 16, args.recorders, args.seconds, batched))
+        )
+    print(json.dumps({"benchmark": "audit_log", "runs": runs}, indent=2))
 
 
 if __name__ == "__main__":

@@ -492,3 +492,183 @@ def test_shafa_audit_verify_says_intact_then_where_it_was_broken(
     assert broken.returncode == 1
     assert f"chain {chain[1].chain}, seq 2 (record {chain[1].id})" in broken.stdout
     assert "edited" in broken.stdout
+
+
+# --- the batching recorder: group commit for reads and searches -----------------------------
+
+
+def audit_counts(engine: AsyncEngine) -> tuple[int, int]:
+    async def counts() -> tuple[int, int]:
+        async with engine.connect() as conn:
+            stored = await conn.scalar(select(func.count()).select_from(audit_log))
+            indexed = await conn.scalar(select(func.count()).select_from(audit_patients))
+        return stored or 0, indexed or 0
+
+    return run(engine, counts())
+
+
+def test_many_concurrent_readers_are_all_recorded_in_intact_chains(engine: AsyncEngine) -> None:
+    recorder = audit.AuditRecorder(engine, batch_size=64)
+
+    async def reader(n: int) -> list[str]:  # fifty doctors' sessions, ten reads each
+        return [
+            await recorder.record(doctor_reads(f"pat-{n}-{i}", i, user_id=f"dr-{n}"))
+            for i in range(10)
+        ]
+
+    async def scenario() -> tuple[list[list[str]], audit.Verification, list[list[str]]]:
+        ids = await asyncio.gather(*(reader(n) for n in range(50)))
+        await recorder.close()
+        async with engine.connect() as conn:
+            found = [
+                [s.id for s in (await audit.who_accessed(conn, f"pat-{n}-{i}")).records]
+                for n in (0, 25, 49)
+                for i in range(10)
+            ]
+        return ids, await verify(engine), found
+
+    ids, result, found = run(engine, scenario())
+    assert result.intact, result.breaks
+    assert result.records == 500
+    assert found == [[ids[n][i]] for n in (0, 25, 49) for i in range(10)]
+    assert audit_counts(engine) == (500, 500)
+    by_chain: dict[int, list[int]] = {}
+    for row in run(engine, rows(engine)):
+        by_chain.setdefault(row.chain, []).append(row.seq)
+    assert all(seqs == list(range(1, len(seqs) + 1)) for seqs in by_chain.values())
+
+
+def test_a_waiting_reader_returns_once_the_record_is_visible_to_others(
+    engine: AsyncEngine,
+) -> None:
+    # A long interval: the record waits in the buffer, and so does its caller.
+    recorder = audit.AuditRecorder(engine, interval=0.2)
+
+    async def scenario() -> tuple[bool, list[str], str]:
+        recording = asyncio.ensure_future(recorder.record(DOCTOR))
+        await asyncio.sleep(0.05)
+        returned_early = recording.done()
+        record_id = await recording
+        async with engine.connect() as conn:  # another connection sees it at once
+            seen = [s.id for s in (await audit.who_accessed(conn, RASHAD)).records]
+        await recorder.close()
+        return returned_early, seen, record_id
+
+    returned_early, seen, record_id = run(engine, scenario())
+    assert not returned_early
+    assert seen == [record_id]
+
+
+def test_close_writes_the_records_nobody_waited_for(engine: AsyncEngine) -> None:
+    recorder = audit.AuditRecorder(engine, interval=60, batch_size=1000)
+
+    async def scenario() -> tuple[int, audit.Verification]:
+        for entry in a_morning_of_reads(20):
+            await recorder.record(entry, wait=False)
+        buffered = recorder.buffered
+        await recorder.close()
+        return buffered, await verify(engine)
+
+    buffered, result = run(engine, scenario())
+    assert buffered == 20
+    assert (result.intact, result.records) == (True, 20)
+    with pytest.raises(RuntimeError, match="closed"):
+        run(engine, recorder.record(DOCTOR))
+
+
+def test_a_failed_batch_reaches_its_waiters_stores_nothing_and_the_next_succeeds(
+    engine: AsyncEngine, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Someone wrote seq 1 of every chain behind the head rows' backs: the batch's first record
+    # collides with UNIQUE (chain, seq), after its chain's head row was made.
+    squatters = [
+        {
+            "id": f"squatter-{chain}",
+            "chain": chain,
+            "seq": 1,
+            "recorded": MORNING,
+            "action": "read",
+            "outcome": "success",
+            "patients": "[]",
+            "resources": "[]",
+            "prev_hash": audit.GENESIS,
+            "hash": audit.GENESIS,
+        }
+        for chain in range(audit.CHAINS)
+    ]
+    run(engine, tamper(engine, audit_log.insert().values(squatters)))
+    recorder = audit.AuditRecorder(engine, interval=0.05)
+
+    async def failing_batch() -> list[Any]:
+        waiting = [recorder.record(doctor_reads(RASHAD, i)) for i in range(3)]
+        unwaited = recorder.record(doctor_reads(NARGIZ, 9, request_id="req-unwaited"), wait=False)
+        return await asyncio.gather(*waiting, unwaited, return_exceptions=True)
+
+    async def next_batch() -> audit.Verification:
+        await recorder.record(doctor_reads(NARGIZ, 10))
+        await recorder.close()
+        return await verify(engine)
+
+    async def scenario() -> tuple[list[Any], tuple[int, int], int, audit.Verification]:
+        outcomes = await failing_batch()
+        async with engine.connect() as conn:
+            stored = await conn.scalar(select(func.count()).select_from(audit_log))
+            indexed = await conn.scalar(select(func.count()).select_from(audit_patients))
+            heads = await conn.scalar(select(func.count()).select_from(audit_chains))
+        await tamper(engine, audit_log.delete())  # the squatters go
+        return outcomes, (stored or 0, indexed or 0), heads or 0, await next_batch()
+
+    with caplog.at_level("ERROR", logger="shafa.security.audit"):
+        outcomes, counts, heads, result = run(engine, scenario())
+    *waited, unwaited_id = outcomes
+    assert all(isinstance(outcome, DBAPIError) for outcome in waited)
+    assert isinstance(unwaited_id, str)  # it returned at once; its loss is logged instead
+    assert counts == (audit.CHAINS, 0)  # the squatters only
+    assert heads == 0  # the head row made in the failed transaction was rolled back too
+    lost = [r.getMessage() for r in caplog.records if "not stored: " in r.getMessage()]
+    assert len(lost) == 1 and "req-unwaited" in lost[0] and unwaited_id in lost[0]
+    assert (result.intact, result.records) == (True, 1)
+
+
+def test_a_recorder_whose_database_is_unreachable_raises_to_its_waiters(
+    database: Database, tmp_path: Any
+) -> None:
+    if database.backend == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path}/no-such-directory/shafa.db"
+    else:
+        url = database.url.rsplit("/", 1)[0] + "/shafa_no_such_database"
+    engine = create_engine(Settings(database_url=url))
+    recorder = audit.AuditRecorder(engine)
+
+    async def scenario() -> None:
+        try:
+            await recorder.record(DOCTOR)
+        finally:
+            await recorder.close()
+
+    with pytest.raises(DBAPIError):
+        run(engine, scenario())
+
+
+def test_a_full_buffer_holds_recorders_back(engine: AsyncEngine) -> None:
+    recorder = audit.AuditRecorder(engine, batch_size=2, interval=0, max_buffered=4)
+
+    async def scenario() -> tuple[int, int, int, audit.Verification]:
+        # Another transaction holds the audit log: the recorder's writes wait for it.
+        async with write_transaction(engine) as blocker:
+            if blocker.dialect.name == "postgresql":
+                await blocker.exec_driver_sql("LOCK TABLE audit_log IN EXCLUSIVE MODE")
+            recordings = [
+                asyncio.ensure_future(recorder.record(e, wait=False))
+                for e in a_morning_of_reads(10)
+            ]
+            await asyncio.sleep(0.3)
+            returned, buffered = sum(r.done() for r in recordings), recorder.buffered
+        await asyncio.gather(*recordings)
+        await recorder.close()
+        return returned, buffered, recorder.buffered, await verify(engine)
+
+    returned, buffered, left, result = run(engine, scenario())
+    assert (returned, buffered) == (4, 4)
+    assert left == 0
+    assert (result.intact, result.records) == (True, 10)
