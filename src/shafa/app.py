@@ -17,6 +17,7 @@ from shafa.db.migrate import ensure_migrated
 from shafa.fhir import validation
 from shafa.fhir.errors import FhirError, Issue
 from shafa.fhir.routes import FhirApi, render_error
+from shafa.security import audit
 from shafa.security.routes import router as oauth_router
 from shafa.web import pages
 
@@ -106,6 +107,7 @@ def create_app(settings: Settings | None = None, *, check_migrations: bool = Tru
     settings = settings or get_settings()
     engine = create_engine(settings)
     search_engine = create_search_engine(settings)
+    recorder = audit.AuditRecorder(engine)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -113,6 +115,7 @@ def create_app(settings: Settings | None = None, *, check_migrations: bool = Tru
             await ensure_migrated(engine, settings.database_url)
         validation.warm_up()
         yield
+        await recorder.close()  # the audit records still buffered, before the pool goes
         await engine.dispose()
         if search_engine is not None:
             await search_engine.dispose()
@@ -163,4 +166,6 @@ def create_app(settings: Settings | None = None, *, check_migrations: bool = Tru
     pages.mount(app)
     app.include_router(oauth_router)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
-    return Shafa(app, BodyLimit(FhirApi(engine, settings, search_engine), settings.max_body_bytes))
+    return Shafa(
+        app, BodyLimit(FhirApi(engine, settings, search_engine, recorder), settings.max_body_bytes)
+    )

@@ -5,7 +5,7 @@ import base64
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 import pytest
@@ -18,6 +18,9 @@ from shafa.security import oauth
 from shafa.security.keys import KeyRing
 from shafa.security.tokens import Audience, TokenClaims, read_header, verify_access_token
 from tests.conftest import Database, LiveServer
+
+if TYPE_CHECKING:
+    from tests.security.country import Country
 
 T = TypeVar("T")
 
@@ -113,3 +116,11 @@ def guarded(guarded_server: LiveServer, database: Database) -> Iterator[Realm]:
     root = f"http://127.0.0.1:{guarded_server.port}"
     with httpx.Client(base_url=root, timeout=60) as http:
         yield Realm(guarded_server, database, http)
+
+
+@pytest.fixture
+def country(guarded: Realm) -> "Country":
+    """The guarded server holding tests.security.country's patients and professionals."""
+    from tests.security.country import Country
+
+    return Country(guarded)

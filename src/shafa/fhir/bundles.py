@@ -20,6 +20,7 @@ from shafa.fhir.errors import FhirError, Issue, invalid, operation_outcome
 from shafa.fhir.resource_types import RESOURCE_TYPES
 from shafa.fhir.responses import entry_response
 from shafa.fhir.validation import check_id, check_resource
+from shafa.security.audit import Action
 
 METHOD_ORDER = {"DELETE": 0, "POST": 1, "PUT": 2, "PATCH": 2, "GET": 3, "HEAD": 3}
 
@@ -309,6 +310,12 @@ async def _apply(
 
 
 GetHandler = Callable[[AsyncConnection, str], Awaitable[tuple[int, Any]]]
+_ACTIONS = {
+    "POST": Action.CREATE,
+    "PUT": Action.UPDATE,
+    "PATCH": Action.PATCH,
+    "DELETE": Action.DELETE,
+}
 
 
 async def process_transaction(
@@ -318,8 +325,12 @@ async def process_transaction(
     *,
     run_get: GetHandler | None = None,
     representation: bool = False,
+    seen: list[tuple[Action, str, str, str | None]] | None = None,
 ) -> dict[str, Any]:
-    """Apply a transaction Bundle in the caller's transaction; the transaction-response Bundle."""
+    """Apply a transaction Bundle in the caller's transaction; the transaction-response Bundle.
+
+    seen, if given, gets (action, type, id, patient) of each resource written, for the audit.
+    """
     entries = _parse_entries(bundle)
     ids: dict[str, str] = {}
     # R4 http.html#trules: DELETEs first, so the POSTs' ifNoneExist and the conditional PUTs
@@ -338,6 +349,11 @@ async def process_transaction(
     for (entry, _write), outcome in zip(writes, outcomes, strict=True):
         status = 201 if outcome.created else 200
         entry.result = {"response": entry_response(status, outcome.stored)}
+        if seen is not None and outcome.changed:
+            stored = outcome.stored
+            seen.append(
+                (_ACTIONS[entry.method], stored.res_type, stored.fhir_id, stored.patient_id)
+            )
         if representation and outcome.stored.content is not None:
             entry.result["resource"] = outcome.stored.resource()
     for entry in entries:

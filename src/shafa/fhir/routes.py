@@ -33,6 +33,7 @@ from shafa.db.engine import (
 )
 from shafa.fhir import bundles, interactions, jsonio, search, store, subsetting
 from shafa.fhir.capability import capability_statement
+from shafa.fhir.compartments import patient_compartment_params
 from shafa.fhir.errors import FhirError, Issue, invalid, not_found, operation_outcome
 from shafa.fhir.operations import validate
 from shafa.fhir.resource_types import RESOURCE_TYPES
@@ -61,8 +62,8 @@ log = logging.getLogger(__name__)
 FHIR_JSON = "application/fhir+json; charset=utf-8"
 RETRIES = 3
 T = TypeVar("T")
-# Resource rows an answer discloses, as (type, id, patient id or None).
-Seen = list[tuple[str, str, str | None]]
+# What an answer did to which resources, for its audit records: (action, type, id, patient id).
+Seen = list[tuple[audit.Action, str, str, str | None]]
 
 
 def fhir_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -230,7 +231,7 @@ class Call:
     res_type: str = ""
     fhir_id: str = ""
     version: str = ""
-    # The resource rows the answer discloses: (type, id, patient), for its audit record.
+    action: audit.Action | None = None  # what the handler does, for the audit record
     seen: "Seen" = field(default_factory=list)
 
     @property
@@ -262,6 +263,9 @@ class Call:
             self.engine.dialect, self.res_type, store.WRITE_GUARD.get()
         )
         result = await in_write(self.engine, work, atomic_alone=atomic_alone)
+        if result.stored is not None and self.action is not None:
+            stored = result.stored
+            self.seen.append((self.action, stored.res_type, stored.fhir_id, stored.patient_id))
         return write_response(self.request, self.settings, result)
 
 
@@ -286,14 +290,14 @@ async def batch_or_transaction(call: Call) -> Response:
     base = call.base
 
     async def run_get(conn: AsyncConnection, url: str) -> tuple[int, Any]:
-        return await _get_in_bundle(conn, settings, base, url, call.bound)
+        return await _get_in_bundle(conn, settings, base, url, call.bound, call.seen)
 
     async def run_transaction(one: dict[str, Any]) -> dict[str, Any]:
         moment = store.now()
         return await in_write(
             call.engine,
             lambda conn: bundles.process_transaction(
-                conn, one, moment, run_get=run_get, representation=representation
+                conn, one, moment, run_get=run_get, representation=representation, seen=call.seen
             ),
         )
 
@@ -309,7 +313,12 @@ async def batch_or_transaction(call: Call) -> Response:
 
 
 async def _get_in_bundle(
-    conn: AsyncConnection, settings: Settings, base: str, url: str, bound: store.Bound | None
+    conn: AsyncConnection,
+    settings: Settings,
+    base: str,
+    url: str,
+    bound: store.Bound | None,
+    seen: Seen,
 ) -> tuple[int, Any]:
     """A GET entry of a Bundle: read, vread, search or instance history, each bounded as the
     same request on its own would be."""
@@ -321,21 +330,26 @@ async def _get_in_bundle(
     res_type = resource_type(segments[0])
     if len(segments) == 1:
         await plan_for_values(conn)
-        return 200, await _search_bundle(conn, settings, base, res_type, params, bound=bound)
+        return 200, await _search_bundle(
+            conn, settings, base, res_type, params, bound=bound, seen=seen
+        )
     fhir_id = check_id(segments[1])
     version = int(segments[3]) if len(segments) == 4 and segments[3].isdigit() else None
     if bound is not None and not await store.may_see(conn, res_type, fhir_id, bound, version):
         raise forbidden(f"You may not see {res_type}/{fhir_id}")
     if len(segments) == 2:
         shape = subsetting.parse_shape(dict(params), search=False)
-        return 200, shape.apply((await store.read(conn, res_type, fhir_id)).resource())
+        stored = await store.read(conn, res_type, fhir_id)
+        seen.append((audit.Action.READ, res_type, fhir_id, stored.patient_id))
+        return 200, shape.apply(stored.resource())
     if len(segments) == 4 and segments[2] == "_history" and segments[3].isdigit():
         shape = subsetting.parse_shape(dict(params), search=False)
         stored = await store.vread(conn, res_type, fhir_id, int(segments[3]))
+        seen.append((audit.Action.VREAD, res_type, fhir_id, stored.patient_id))
         return 200, shape.apply(stored.resource())
     if len(segments) == 3 and segments[2] == "_history":
         return 200, await _history(
-            conn, settings, base, dict(params), res_type, fhir_id, bound=bound
+            conn, settings, base, dict(params), res_type, fhir_id, bound=bound, seen=seen
         )
     raise invalid(f"GET {url!r} is not a read, vread, search or history URL")
 
@@ -353,6 +367,7 @@ async def history(call: Call) -> Response:
             call.res_type or None,
             call.fhir_id or None,
             bound=call.bound,
+            seen=call.seen,
         )
     return fhir_response(bundle)
 
@@ -366,6 +381,7 @@ async def _history(
     fhir_id: str | None,
     *,
     bound: store.Bound | None = None,
+    seen: Seen | None = None,
 ) -> dict[str, Any]:
     count, offset = paging(settings, params)
     since = parse_instant("_since", params["_since"]) if "_since" in params else None
@@ -384,6 +400,8 @@ async def _history(
         offset=offset,
         bound=bound,
     )
+    if seen is not None:
+        seen += [(audit.Action.HISTORY, v.res_type, v.fhir_id, v.patient_id) for v in page.versions]
     path = "/".join(p for p in (base, res_type, fhir_id, "_history") if p)
     kept = [(k, v) for k, v in params.items() if k in ("_since",)]
     kept.append(("_before", store.instant(before)))
@@ -483,7 +501,10 @@ async def _search_bundle(
         for row in extra
     ]
     if seen is not None:
-        seen += [(row.res_type, row.fhir_id, row.patient_id) for row in (*rows, *extra)]
+        seen += [
+            (audit.Action.SEARCH, row.res_type, row.fhir_id, row.patient_id)
+            for row in (*rows, *extra)
+        ]
     if query.ignored:
         entries.append(
             {"resource": operation_outcome(query.ignored), "search": {"mode": "outcome"}}
@@ -625,7 +646,7 @@ async def read(call: Call) -> Response:
     shape = subsetting.parse_shape(call.params, search=False)
     async with single_statement(call.engine) as conn:
         stored = await store.read(conn, call.res_type, call.fhir_id)
-    call.seen.append((call.res_type, call.fhir_id, stored.patient_id))
+    call.seen.append((audit.Action.READ, call.res_type, call.fhir_id, stored.patient_id))
     if _not_modified(call.request, stored):
         return Response(status_code=304, headers=_version_headers(stored))
     return fhir_response(_shaped(stored, shape), headers=_version_headers(stored))
@@ -639,7 +660,7 @@ async def vread(call: Call) -> Response:
     shape = subsetting.parse_shape(call.params, search=False)
     async with single_statement(call.engine) as conn:
         stored = await store.vread(conn, call.res_type, call.fhir_id, int(call.version))
-    call.seen.append((call.res_type, call.fhir_id, stored.patient_id))
+    call.seen.append((audit.Action.VREAD, call.res_type, call.fhir_id, stored.patient_id))
     return fhir_response(_shaped(stored, shape), headers=_version_headers(stored))
 
 
@@ -843,6 +864,22 @@ _NEEDS: dict[Handler, Interaction | None] = {
     break_glass: "r",
 }
 _PUBLIC = frozenset({metadata, smart_configuration})
+# The audit action of each handler; a Bundle's records take their entries' actions.
+_ACTIONS: dict[Handler, audit.Action] = {
+    read: audit.Action.READ,
+    vread: audit.Action.VREAD,
+    search_type: audit.Action.SEARCH,
+    history: audit.Action.HISTORY,
+    create: audit.Action.CREATE,
+    update: audit.Action.UPDATE,
+    patch: audit.Action.PATCH,
+    delete: audit.Action.DELETE,
+    conditional_update: audit.Action.UPDATE,
+    conditional_patch: audit.Action.PATCH,
+    conditional_delete: audit.Action.DELETE,
+}
+# The resources and patients one audit record lists at most (a page of a search, its includes).
+MAX_AUDITED = 1000
 # Verified tokens a worker keeps (each a few hundred bytes): more than its callers hold at once.
 VERIFIED_TOKENS = 10_000
 _ENTRY_NEEDS: dict[str, Interaction] = {"POST": "c", "PUT": "u", "PATCH": "u", "DELETE": "d"}
@@ -867,12 +904,17 @@ class FhirApi:
     """The ASGI app serving the FHIR REST API; mounted at /fhir."""
 
     def __init__(
-        self, engine: AsyncEngine, settings: Settings, search_engine: AsyncEngine | None = None
+        self,
+        engine: AsyncEngine,
+        settings: Settings,
+        search_engine: AsyncEngine | None = None,
+        recorder: audit.AuditRecorder | None = None,
     ) -> None:
         self.engine = engine
         self.settings = settings
         self.search_engine = search_engine
         self.keys = KeyRing(engine)
+        self.recorder = recorder or audit.AuditRecorder(engine)
         # Verified tokens, until they expire: a system sends the same token with thousands of
         # requests, and checking its signature each time halved the reads a second.
         self._verified: OrderedDict[str, AccessContext] = OrderedDict()
@@ -919,6 +961,49 @@ class FhirApi:
             return
         require(call.access, needs, target)
 
+    async def _audit(self, call: Call, status: int) -> None:
+        """The audit records of an answered interaction: one for each action it took, naming
+        every resource and patient it disclosed or changed (store-and-wait: the answer leaves
+        only once they are committed). Interactions with no patient's data in them, such as
+        reading the formulary, leave none."""
+        if call.access is None:
+            return
+        by_action: dict[audit.Action, tuple[dict[str, None], dict[str, None]]] = {}
+        for action, res_type, fhir_id, patient in call.seen:
+            patients, resources = by_action.setdefault(action, ({}, {}))
+            if patient is not None:
+                patients[patient] = None
+            resources[f"{res_type}/{fhir_id}"] = None
+        personal = call.res_type in patient_compartment_params()
+        failed = status >= 400
+        if not by_action and call.action is not None and (personal or failed):
+            asked = f"{call.res_type}/{call.fhir_id}" if call.fhir_id else None
+            by_action[call.action] = ({}, {asked: None} if asked else {})
+        access, request = call.access, call.request
+        user = access.user
+        for action, (patients, resources) in by_action.items():
+            if not patients and not personal and not failed:
+                continue
+            await self.recorder.record(
+                audit.AuditRecord(
+                    action=action,
+                    outcome=audit.Outcome.ERROR if failed else audit.Outcome.SUCCESS,
+                    outcome_code=str(status) if failed else None,
+                    user_id=str(user.user_id) if user else None,
+                    client_id=access.client_id[:64],
+                    display=(user.display_name if user else access.subject)[:255],
+                    role=user.role.value if user else None,
+                    organisation=user.organization_id if user else None,
+                    patients=tuple(patients)[:MAX_AUDITED],
+                    resources=tuple(resources)[:MAX_AUDITED],
+                    purpose="TREAT" if access.professional else None,
+                    source_ip=request.client.host if request.client else None,
+                    user_agent=request.headers.get("user-agent"),
+                    request_id=request.headers.get("x-request-id"),
+                    query=str(request.url.query)[:2000] or None,
+                )
+            )
+
     async def _audit_refusal(self, call: Call, context: AccessContext | None, code: str) -> None:
         request = call.request
         await audit.record_now(
@@ -946,12 +1031,16 @@ class FhirApi:
             handler = _route(call, path)
             if self.settings.fhir_auth_required and handler not in _PUBLIC:
                 await self._authorize(call, handler)
+                call.action = _ACTIONS.get(handler)
                 if call.access is not None:
                     guarded = store.WRITE_GUARD.set(call.access.write_guard(store.now()))
             response = await handler(call)
+            await self._audit(call, response.status_code)
         except FhirError as error:
             if error.status == 403 and call.access is not None:
                 await self._audit_refusal(call, call.access, "403")
+            elif error.status != 401:
+                await self._audit(call, error.status)
             response = render_error(error)
         except ClientDisconnect:
             return  # nobody is left to answer

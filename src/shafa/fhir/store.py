@@ -400,7 +400,10 @@ async def apply_writes(
             if not exists or old_deleted:
                 prepared.append(_unchanged_outcome(write, row, earlier))
                 continue
-            item = _Prepared(write, old_version + 1, None, None, None)
+            # A deletion stays in its patient's compartment: their history shows it, and
+            # others are answered about it as about the rest of the patient's data.
+            owner = earlier.patient_id if earlier is not None else _patient_of_row(row)
+            item = _Prepared(write, old_version + 1, None, owner, None)
         else:
             if exists and not old_deleted and _unchanged(old_content, write.resource):
                 prepared.append(_unchanged_outcome(write, row, earlier))
@@ -464,6 +467,10 @@ async def apply_writes(
         )
         for p in prepared
     ]
+
+
+def _patient_of_row(row: Any | None) -> str | None:
+    return None if row is None else row["patient_id"]
 
 
 def _unchanged_outcome(write: Write, row: Any | None, earlier: _Prepared | None) -> _Prepared:
@@ -798,6 +805,7 @@ async def history(
             v.deleted,
             v.content,
             v.method,
+            v.patient_id,
         )
         .where(*conditions)
         .order_by(v.last_updated.desc(), v.resource_pk.desc(), v.version.desc())
