@@ -1,10 +1,11 @@
-"""What asking for tokens costs: reads and searches with and without authorisation, one run.
+"""What access control and audit cost: reads and searches with and without them, one run.
 
 Over a database fhir_search.py loaded (default: its 1,000,000 resources), it starts `shafa
-serve` with tokens off, drives reads by id and identifier searches with wrk, stops it, starts it
-again with tokens required, registers a `system/*.cruds` client, takes a token at the token
-endpoint and drives the same scenarios with it. The JSON report gives both and their ratio.
-Successful interactions are not audit records yet, so this is authorisation's cost alone.
+serve` with tokens off (no access control, no audit), drives reads by id and identifier
+searches with wrk, stops it, starts it again with tokens required, registers a
+`system/*.cruds` client, takes a token at the token endpoint and drives the same scenarios with
+it: each request then verifies its token, checks its scopes and leaves an audit record, committed
+before the answer leaves. The JSON report gives both, their ratio, and the audit records written.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy import func, select
 
 from fhir_core import (
     CpuMeter,
@@ -35,7 +37,19 @@ from shafa.config import Settings
 from shafa.db.engine import create_engine
 from shafa.fhir.store import now
 from shafa.security import oauth
+from shafa.security.tables import audit_log
 from shafa.synthetic.clinical import RESOURCES_PER_PATIENT
+
+
+async def _audit_records(database_url: str) -> int:
+    engine = create_engine(Settings(database_url=database_url))
+    try:
+        async with engine.connect() as conn:
+            return int(
+                (await conn.execute(select(func.count()).select_from(audit_log))).scalar_one()
+            )
+    finally:
+        await engine.dispose()
 
 
 async def _register(database_url: str) -> tuple[str, str]:
@@ -109,7 +123,11 @@ def main() -> None:
                 )
                 granted.raise_for_status()
                 token = granted.json()["access_token"]
+            audited = asyncio.run(_audit_records(args.database_url))
             report[label] = _scenarios(args, env, CpuMeter(server.pid, database), token)
+            report[label]["audit_records_written"] = (
+                asyncio.run(_audit_records(args.database_url)) - audited
+            )
         finally:
             stop_server(server)
     report["throughput_with_tokens_over_without"] = {
@@ -118,6 +136,7 @@ def main() -> None:
             3,
         )
         for name in report["without_tokens"]
+        if name != "audit_records_written"
     }
     document = json.dumps(report, indent=2)
     if args.output:

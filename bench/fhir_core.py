@@ -35,10 +35,10 @@ from sqlalchemy.engine import make_url
 from shafa.synthetic import clinical
 from shafa.synthetic.clinical import (
     ENCOUNTERS_PER_PATIENT,
-    FORMULARY_SIZE,
     MEDICATION_REQUESTS_PER_PATIENT,
     OBSERVATIONS_PER_PATIENT,
     RESOURCES_PER_PATIENT,
+    SHARED_SIZE,
     encounter_id,
     medication_request_id,
     observation_id,
@@ -318,7 +318,7 @@ async def _post_bundles(url: str, lines: Iterator[bytes], concurrency: int) -> l
 def ingest(args: argparse.Namespace, patients: int, meter: CpuMeter) -> dict:
     """Load the dataset through the transaction endpoint and report the rate."""
     path = bundle_file(args, patients)
-    resources = patients * RESOURCES_PER_PATIENT + FORMULARY_SIZE
+    resources = patients * RESOURCES_PER_PATIENT + SHARED_SIZE
     log(f"ingesting {resources} resources, {args.ingest_connections} connections")
     with open(path, "rb") as bundles:
         meter.start()
@@ -497,7 +497,7 @@ def main() -> None:
         # Its output joins the progress on stderr: stdout is for the report alone.
         subprocess.run([shafa_command(), "db", "upgrade"], env=env, check=True, stdout=sys.stderr)
     report: dict = {
-        "dataset_resources": patients * RESOURCES_PER_PATIENT + FORMULARY_SIZE,
+        "dataset_resources": patients * RESOURCES_PER_PATIENT + SHARED_SIZE,
         "dataset_patients": patients,
         "machine_cores": os.cpu_count(),
         # Other work on the machine skews every figure: a high start load flags a noisy run.

@@ -44,7 +44,7 @@ from fhir_core import (
     vacuum_analyze,
 )
 from shafa.fhir import search
-from shafa.synthetic.clinical import FIN_SYSTEM, FORMULARY_SIZE, LOINC_SYSTEM, RESOURCES_PER_PATIENT
+from shafa.synthetic.clinical import FIN_SYSTEM, LOINC_SYSTEM, RESOURCES_PER_PATIENT, SHARED_SIZE
 
 # name -> (resource type sampled, how a sampled resource becomes a query)
 SEARCHES = ("patient_identifier", "patient_family_birthdate", "observation_subject_code_date")
@@ -195,7 +195,7 @@ def run_size(args: argparse.Namespace, resources: int) -> dict[str, Any]:
     label = f"{patients * RESOURCES_PER_PATIENT // 1000}k"
     database_url = f"{args.database_prefix}_{label}"
     database = database_url.rsplit("/", 1)[1]
-    expected = patients * RESOURCES_PER_PATIENT + FORMULARY_SIZE
+    expected = patients * RESOURCES_PER_PATIENT + SHARED_SIZE
     env = {**os.environ, "SHAFA_DATABASE_URL": database_url, "SHAFA_FHIR_AUTH_REQUIRED": "false"}
     loaded = asyncio.run(_dataset_size(database_url))
     report: dict[str, Any] = {"dataset_resources": expected, "database": database}

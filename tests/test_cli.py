@@ -25,7 +25,7 @@ def test_upgrade_then_demo_loads_the_synthetic_data_set_once(tmp_path: Path) -> 
 
     first = shafa("demo", "--patients", "6", database=database)
     assert first.returncode == 0, first.stderr
-    assert "72 resources of 6 patients" in first.stdout  # and the 12 of the formulary
+    assert "77 resources of 6 patients" in first.stdout  # 17 of them shared
     again = shafa("demo", "--patients", "6", database=database)
     assert again.returncode == 0, again.stderr
 
@@ -34,6 +34,7 @@ def test_upgrade_then_demo_loads_the_synthetic_data_set_once(tmp_path: Path) -> 
         versions = conn.execute("SELECT max(version) FROM resources").fetchone()[0]
     assert counts == {
         "Medication": 12,
+        "Organization": 5,
         "Patient": 6,
         "Encounter": 12,
         "Observation": 30,

@@ -15,9 +15,11 @@ import pytest
 from shafa.synthetic.clinical import (
     FIN_SYSTEM,
     FORMULARY_SIZE,
+    POLYCLINICS,
     RESOURCES_PER_PATIENT,
-    formulary,
+    SHARED_SIZE,
     generate,
+    shared_resources,
     transaction_bundles,
 )
 
@@ -75,7 +77,7 @@ def test_every_reference_points_to_a_resource_generated_earlier():
             assert reference in seen, (resource["id"], reference)
         assert FHIR_ID.fullmatch(resource["id"])
         seen.add(f"{resource['resourceType']}/{resource['id']}")
-    assert len(seen) == FORMULARY_SIZE + 300 * RESOURCES_PER_PATIENT, "ids are unique"
+    assert len(seen) == SHARED_SIZE + 300 * RESOURCES_PER_PATIENT, "ids are unique"
 
 
 def test_fins_are_unique_and_well_formed():
@@ -95,6 +97,7 @@ def test_the_mix_is_one_patient_two_encounters_five_observations_two_requests():
     counts = Counter(resource["resourceType"] for resource in generate(100))
     assert counts == {
         "Medication": FORMULARY_SIZE,
+        "Organization": POLYCLINICS,
         "Patient": 100,
         "Encounter": 200,
         "Observation": 500,
@@ -106,7 +109,7 @@ def test_the_mix_is_one_patient_two_encounters_five_observations_two_requests():
 def test_bundles_put_every_resource_once_without_splitting_a_patient(per_bundle):
     base_url = "http://127.0.0.1:8765/fhir"
     bundles = list(transaction_bundles(60, per_bundle=per_bundle, base_url=base_url))
-    shared = {f"Medication/{medication['id']}" for medication in formulary()}
+    shared = {f"{r['resourceType']}/{r['id']}" for r in shared_resources()}
     assert {entry["request"]["url"] for entry in bundles[0]["entry"]} == shared
     urls = []
     for number, bundle in enumerate(bundles):

@@ -4,10 +4,12 @@ Everything is derived from one seeded ``random.Random`` and a fixed base date, n
 clock, so the same arguments always give byte-identical resources. Each patient brings
 exactly ``ENCOUNTERS_PER_PATIENT`` Encounters, ``OBSERVATIONS_PER_PATIENT`` Observations and
 ``MEDICATION_REQUESTS_PER_PATIENT`` MedicationRequests, so a dataset of N resources is
-exactly ``N / RESOURCES_PER_PATIENT`` patients, plus the ``FORMULARY_SIZE`` Medications of
-the formulary that every MedicationRequest refers to. Ids are client-chosen and stable
-(``pat-000001``, ``enc-000001-2``, ``medication-c09aa05``...), which makes references between
-resources known in advance and lets transaction Bundles PUT them idempotently.
+exactly ``N / RESOURCES_PER_PATIENT`` patients, plus ``SHARED_SIZE`` resources they all refer
+to: the Medications of the formulary and the polyclinics (Organizations) that manage the
+patients and hold their encounters, which makes the polyclinics' professionals the patients'
+carers. Ids are client-chosen and stable (``pat-000001``, ``enc-000001-2``,
+``medication-c09aa05``, ``polyclinic-3``...), which makes references between resources known in
+advance and lets transaction Bundles PUT them idempotently.
 """
 
 # Azerbaijani Latin script uses the dotless ı on purpose.
@@ -37,6 +39,7 @@ UCUM_SYSTEM = "http://unitsofmeasure.org"
 ATC_SYSTEM = "http://www.whocc.no/atc"
 ICD10_SYSTEM = "http://hl7.org/fhir/sid/icd-10"
 SNOMED_SYSTEM = "http://snomed.info/sct"
+ORGANIZATION_TYPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/organization-type"
 OBSERVATION_CATEGORY_SYSTEM = "http://terminology.hl7.org/CodeSystem/observation-category"
 INTERPRETATION_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
 
@@ -315,6 +318,28 @@ def _medication_request(
     }
 
 
+POLYCLINICS = 5
+
+
+def polyclinic_id(patient: int) -> str:
+    """The polyclinic a patient is registered at, and is seen at: patients take turns."""
+    return f"polyclinic-{(patient - 1) % POLYCLINICS + 1}"
+
+
+def facilities() -> list[dict]:
+    """The polyclinics (Organizations) every patient is registered at."""
+    return [
+        {
+            "resourceType": "Organization",
+            "id": f"polyclinic-{number}",
+            "active": True,
+            "type": [{"coding": [{"system": ORGANIZATION_TYPE_SYSTEM, "code": "prov"}]}],
+            "name": f"Bakı şəhəri {number} nömrəli poliklinika",
+        }
+        for number in range(1, POLYCLINICS + 1)
+    ]
+
+
 def formulary() -> list[dict]:
     """The Medications every generated MedicationRequest refers to, one an ATC code."""
     return [
@@ -332,6 +357,12 @@ def formulary() -> list[dict]:
 
 
 FORMULARY_SIZE = len(MEDICATIONS)
+SHARED_SIZE = FORMULARY_SIZE + POLYCLINICS
+
+
+def shared_resources() -> list[dict]:
+    """What every patient's records refer to: the formulary and the polyclinics."""
+    return formulary() + facilities()
 
 
 def _patient_records(patients: int, seed: int, base_date: date) -> Iterator[list[dict]]:
@@ -341,6 +372,8 @@ def _patient_records(patients: int, seed: int, base_date: date) -> Iterator[list
     midnight = datetime(base_date.year, base_date.month, base_date.day, tzinfo=BAKU)
     for number in range(1, patients + 1):
         patient = _patient(rng, number, fin(number), base_date)
+        clinic = {"reference": f"Organization/{polyclinic_id(number)}"}
+        patient["managingOrganization"] = clinic
         subject = f"Patient/{patient['id']}"
         records = [patient]
         # Oldest visit first, within the three years before the base date, in clinic hours.
@@ -352,6 +385,7 @@ def _patient_records(patients: int, seed: int, base_date: date) -> Iterator[list
         )
         encounters = [
             _encounter(rng, encounter_id(number, visit), subject, start)
+            | {"serviceProvider": clinic}
             for visit, start in enumerate(starts, 1)
         ]
         records += encounters
@@ -382,8 +416,8 @@ def _patient_records(patients: int, seed: int, base_date: date) -> Iterator[list
 
 
 def generate(patients: int, seed: int = 1, *, base_date: date = BASE_DATE) -> Iterator[dict]:
-    """Yield the formulary, then the resources of ``patients`` patients, each patient first."""
-    yield from formulary()
+    """Yield the shared resources, then those of ``patients`` patients, each patient first."""
+    yield from shared_resources()
     for records in _patient_records(patients, seed, base_date):
         yield from records
 
@@ -398,12 +432,13 @@ def transaction_bundles(
 ) -> Iterator[dict]:
     """Yield transaction Bundles of at most ``per_bundle`` idempotent PUT entries.
 
-    The formulary comes first, in a Bundle of its own. A patient's resources never straddle two
-    Bundles, so every reference but those to the formulary resolves inside its own Bundle, and
+    The shared resources come first, in a Bundle of their own. A patient's resources never
+    straddle two Bundles, so every reference but those to the shared resources resolves inside
+    its own Bundle, and
     the Bundles after the first can be posted concurrently in any order. A single patient with
     more resources than ``per_bundle`` still gets one Bundle of its own.
     """
-    yield _transaction([_put(resource, base_url) for resource in formulary()])
+    yield _transaction([_put(resource, base_url) for resource in shared_resources()])
     entries: list[dict] = []
     for records in _patient_records(patients, seed, base_date):
         if entries and len(entries) + len(records) > per_bundle:
