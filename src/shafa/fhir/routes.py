@@ -878,6 +878,9 @@ _ACTIONS: dict[Handler, audit.Action] = {
     conditional_patch: audit.Action.PATCH,
     conditional_delete: audit.Action.DELETE,
 }
+_DISCLOSING = frozenset(
+    {audit.Action.READ, audit.Action.VREAD, audit.Action.SEARCH, audit.Action.HISTORY}
+)
 # The resources and patients one audit record lists at most (a page of a search, its includes).
 MAX_AUDITED = 1000
 # Verified tokens a worker keeps (each a few hundred bytes): more than its callers hold at once.
@@ -984,25 +987,32 @@ class FhirApi:
         for action, (patients, resources) in by_action.items():
             if not patients and not personal and not failed:
                 continue
-            await self.recorder.record(
-                audit.AuditRecord(
-                    action=action,
-                    outcome=audit.Outcome.ERROR if failed else audit.Outcome.SUCCESS,
-                    outcome_code=str(status) if failed else None,
-                    user_id=str(user.user_id) if user else None,
-                    client_id=access.client_id[:64],
-                    display=(user.display_name if user else access.subject)[:255],
-                    role=user.role.value if user else None,
-                    organisation=user.organization_id if user else None,
-                    patients=tuple(patients)[:MAX_AUDITED],
-                    resources=tuple(resources)[:MAX_AUDITED],
-                    purpose="TREAT" if access.professional else None,
-                    source_ip=request.client.host if request.client else None,
-                    user_agent=request.headers.get("user-agent"),
-                    request_id=request.headers.get("x-request-id"),
-                    query=str(request.url.query)[:2000] or None,
-                )
+            record = audit.AuditRecord(
+                action=action,
+                outcome=audit.Outcome.ERROR if failed else audit.Outcome.SUCCESS,
+                outcome_code=str(status) if failed else None,
+                user_id=str(user.user_id) if user else None,
+                client_id=access.client_id[:64],
+                display=(user.display_name if user else access.subject)[:255],
+                role=user.role.value if user else None,
+                organisation=user.organization_id if user else None,
+                patients=tuple(patients)[:MAX_AUDITED],
+                resources=tuple(resources)[:MAX_AUDITED],
+                purpose="TREAT" if access.professional else None,
+                source_ip=request.client.host if request.client else None,
+                user_agent=request.headers.get("user-agent"),
+                request_id=(request.headers.get("x-request-id") or "")[:128] or None,
+                query=str(request.url.query)[:2000] or None,
             )
+            if action in _DISCLOSING:
+                await self.recorder.record(record)  # no record, no disclosure: raises
+                continue
+            try:
+                await self.recorder.record(record)
+            except Exception:
+                # The write is committed and its versions are its trail: answering 500 would
+                # make the client repeat it. Log the record whole instead.
+                log.exception("Audit record of a committed write not stored: %s", record)
 
     async def _audit_refusal(self, call: Call, context: AccessContext | None, code: str) -> None:
         request = call.request
@@ -1040,7 +1050,10 @@ class FhirApi:
             if error.status == 403 and call.access is not None:
                 await self._audit_refusal(call, call.access, "403")
             elif error.status != 401:
-                await self._audit(call, error.status)
+                try:
+                    await self._audit(call, error.status)
+                except Exception:
+                    log.exception("Audit record of a failed %s not stored", request.method)
             response = render_error(error)
         except ClientDisconnect:
             return  # nobody is left to answer
