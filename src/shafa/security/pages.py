@@ -373,7 +373,12 @@ def _consent_page(
         return_host=urlsplit(asked.redirect_uri).netloc or asked.redirect_uri,
         lines=lines,
         parameters=asked.parameters(),
-        path=f"{request.url.path}?{request.url.query}",
+        # the language switch comes back here, in the language chosen there
+        path=request.url.path
+        + "?"
+        + urlencode(
+            [(name, value) for name, value in request.query_params.multi_items() if name != "lang"]
+        ),
     )
     csp = SECURITY_HEADERS["Content-Security-Policy"].replace(
         "form-action 'self'", f"form-action 'self' {_form_action_source(asked.redirect_uri)}"
