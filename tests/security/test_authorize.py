@@ -474,3 +474,15 @@ def test_discovery_names_the_authorization_endpoint_and_openid(guarded: Realm) -
         config["capabilities"]
     )
     assert {"openid", "fhirUser", "launch/patient"} <= set(config["scopes_supported"])
+
+
+def test_a_native_apps_return_scheme_is_allowed_as_the_consent_forms_target(
+    guarded: Realm, people: People, browser: httpx.Client
+) -> None:
+    sign_in(browser, "leyla")
+    params = authorize_params(guarded, people.app, redirect_uri="myapp:/back")
+    page = browser.get("/oauth2/authorize", params=params)
+    assert page.status_code == 200
+    assert page.headers["content-security-policy"].endswith("form-action 'self' myapp:")
+    approved = browser.post("/oauth2/consent", data=_hidden(page.text) | {"decision": "approve"})
+    assert approved.headers["location"].startswith("myapp:/back?code=")

@@ -8,6 +8,7 @@ session's own token. Sign-ins, refusals and sign-outs are audit records.
 """
 
 import hmac
+import re
 import secrets
 from datetime import UTC, datetime
 from typing import Any
@@ -278,12 +279,19 @@ def _refused(request: Request, refused: AuthorizeError, session: LiveSession | N
     return RedirectResponse(location, status_code=303)
 
 
+_CSP_SCHEME = re.compile(r"[a-z][a-z0-9+.-]*")
+_CSP_HOST = re.compile(r"[A-Za-z0-9.-]+(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
+
+
 def _form_action_source(redirect_uri: str) -> str:
     """The CSP source of the app's return address: form-action covers the redirect that follows
     the consent form (CSP Level 3 §6.4.2), so it must name the app as well as 'self'."""
     parts = urlsplit(redirect_uri)
+    if not _CSP_SCHEME.fullmatch(parts.scheme):
+        return ""
     if parts.scheme in ("http", "https"):
-        return f"{parts.scheme}://{parts.netloc}"
+        # Only a plain host[:port] goes into the header: nothing that could add a directive.
+        return f"{parts.scheme}://{parts.netloc}" if _CSP_HOST.fullmatch(parts.netloc) else ""
     return f"{parts.scheme}:"  # a native app's private-use scheme (RFC 8252 §7.1)
 
 
@@ -380,8 +388,9 @@ def _consent_page(
             [(name, value) for name, value in request.query_params.multi_items() if name != "lang"]
         ),
     )
+    app_source = _form_action_source(asked.redirect_uri)
     csp = SECURITY_HEADERS["Content-Security-Policy"].replace(
-        "form-action 'self'", f"form-action 'self' {_form_action_source(asked.redirect_uri)}"
+        "form-action 'self'", f"form-action 'self' {app_source}".rstrip()
     )
     response.headers["Content-Security-Policy"] = csp
     response.headers["Cache-Control"] = "no-store"  # it carries the session's CSRF token
