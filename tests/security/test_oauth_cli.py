@@ -44,6 +44,31 @@ def test_an_operator_registers_lists_and_disables_a_client(tmp_path: Path) -> No
     assert bad.returncode == 2 and "not an R4 resource type" in bad.stderr
 
 
+def test_an_operator_registers_a_public_app_for_the_authorization_code_grant(
+    tmp_path: Path,
+) -> None:
+    database = tmp_path / "apps.db"
+    assert shafa("db", "upgrade", database=database).returncode == 0
+    added = shafa("clients", "add", "Sağlam Həyat", "--public",
+                  "--grant-type", "authorization_code", "--grant-type", "refresh_token",
+                  "--redirect-uri", "https://app.example.az/callback",
+                  "--redirect-uri", "az.saglam:/callback",
+                  "--scope", "patient/*.rs launch/patient openid fhirUser offline_access",
+                  "--json", database=database)  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    app = json.loads(added.stdout)
+    assert app["client_secret"] is None and app["confidential"] is False
+    assert app["grant_types"] == ["authorization_code", "refresh_token"]
+    assert app["redirect_uris"] == ["https://app.example.az/callback", "az.saglam:/callback"]
+
+    without_uri = shafa("clients", "add", "App", "--public", "--grant-type", "authorization_code",
+                        "--scope", "patient/*.rs", database=database)  # fmt: skip
+    assert without_uri.returncode == 2 and "redirect URI" in without_uri.stderr
+    public_system = shafa("clients", "add", "HIS", "--public", "--scope", "system/*.rs",
+                          database=database)  # fmt: skip
+    assert public_system.returncode == 2 and "confidential" in public_system.stderr
+
+
 def test_an_operator_rotates_the_signing_key(tmp_path: Path) -> None:
     database = tmp_path / "keys.db"
     assert shafa("db", "upgrade", database=database).returncode == 0

@@ -7,6 +7,7 @@ import pytest
 from shafa.security import rules
 from shafa.security.credentials import common_passwords
 from shafa.security.rules import Kind, LockoutPolicy, Role, SessionPolicy
+from shafa.security.scopes import ScopeError, parse_scopes, within
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 POLICY = LockoutPolicy(max_attempts=3, lock_minutes=15)
@@ -113,3 +114,57 @@ def test_sessions_end_when_idle_at_their_absolute_end_or_on_logout() -> None:
 def test_last_use_is_recorded_at_most_once_a_minute() -> None:
     assert not rules.session_needs_touch(NOW, NOW + timedelta(seconds=59))
     assert rules.session_needs_touch(NOW, NOW + timedelta(minutes=1))
+
+
+# --- what apps may do for each role ------------------------------------------------------------
+
+APP = parse_scopes("patient/*.cruds user/*.cruds openid fhirUser launch/patient offline_access")
+
+
+@pytest.mark.parametrize(
+    ("role", "asked", "granted"),
+    [
+        (Role.CITIZEN, "patient/*.cruds launch/patient", "patient/*.rs launch/patient"),
+        (Role.CITIZEN, "user/*.cruds patient/Observation.rs", "patient/Observation.rs"),
+        (Role.DOCTOR, "user/*.cruds openid fhirUser", "user/*.cruds fhirUser openid"),
+        (Role.NURSE, "user/*.cruds launch/patient", "user/*.crus"),
+        (Role.PHARMACIST, "user/*.cruds", "user/*.rs user/MedicationDispense.cu"),
+        (Role.PHARMACIST, "user/MedicationDispense.cruds", "user/MedicationDispense.crus"),
+        (Role.CALL_CENTER_OPERATOR, "user/Patient.cruds", "user/Patient.rs"),
+        (Role.SYSTEM_ADMIN, "user/*.rs", "user/AuditEvent.rs"),
+        (Role.REGISTRY_ADMIN, "user/Medication.cruds", "user/Medication.crus"),
+    ],
+)
+def test_each_role_grants_an_app_at_most_its_ceiling(role: Role, asked: str, granted: str) -> None:
+    assert str(rules.app_scopes(role, APP, parse_scopes(asked))) == granted
+
+
+@pytest.mark.parametrize(
+    ("role", "asked"),
+    [
+        (Role.CITIZEN, "user/*.cruds"),
+        (Role.NURSE, "user/Patient.d"),
+        (Role.ANALYST, "user/*.rs"),
+        (Role.MINISTRY_STAFF, "user/Patient.rs"),
+        (Role.DOCTOR, "patient/*.rs"),
+        (Role.CALL_CENTER_OPERATOR, "user/Observation.rs"),
+    ],
+)
+def test_nothing_left_for_the_role_is_refused(role: Role, asked: str) -> None:
+    with pytest.raises(ScopeError, match="Nothing asked for"):
+        rules.app_scopes(role, APP, parse_scopes(asked))
+
+
+def test_more_than_the_app_is_registered_for_is_refused_not_cut() -> None:
+    with pytest.raises(ScopeError, match="more than this client may have"):
+        rules.app_scopes(Role.DOCTOR, parse_scopes("user/*.rs"), parse_scopes("user/*.cruds"))
+
+
+def test_within_keeps_the_narrower_type_and_the_common_interactions() -> None:
+    ceiling = parse_scopes("user/*.rs user/Observation.cu")
+    (wanted,) = parse_scopes("user/Observation.cruds?category=laboratory").resources
+    assert [str(s) for s in within(ceiling, wanted)] == [
+        "user/Observation.crus?category=laboratory"
+    ]
+    (other,) = parse_scopes("patient/*.rs").resources
+    assert within(ceiling, other) == ()

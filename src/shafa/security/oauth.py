@@ -8,10 +8,13 @@ login through create_authorization_code), and refresh_token with rotation and re
 """
 
 import asyncio
+import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -20,12 +23,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shafa.config import Settings
 from shafa.db.engine import read_transaction, write_transaction
-from shafa.security import keys
+from shafa.security import audit, keys, rules
+from shafa.security.accounts import Identity
 from shafa.security.scopes import ScopeError, Scopes, narrow, parse_scopes
 from shafa.security.tables import authorization_codes, oauth_clients, refresh_tokens
 from shafa.security.tokens import (
     Audience,
     issue_access_token,
+    issue_id_token,
     new_secret,
     pkce_matches,
     secret_hash,
@@ -310,8 +315,11 @@ async def create_authorization_code(
     now: datetime,
     fhir_user: str | None = None,
     patient: str | None = None,
+    nonce: str | None = None,
+    audited: audit.AuditRecord | None = None,
 ) -> str:
-    """Issue an authorization code for a user who approved the client (the login calls this).
+    """Issue an authorization code for a user who approved the client (the consent page calls
+    this), and record the approval (audited) in the same transaction.
 
     The scope must already be narrowed to what the client and the user may have; the code is
     returned once and kept only as a hash.
@@ -328,12 +336,15 @@ async def create_authorization_code(
                 subject=subject,
                 fhir_user=fhir_user,
                 patient=patient,
+                nonce=nonce,
                 created=now,
                 expires=now + policy.code_lifetime,
                 used=None,
                 refresh_family=None,
             )
         )
+        if audited is not None:
+            await audit.record(conn, audited)  # last, just before commit
     return code
 
 
@@ -398,6 +409,8 @@ async def grant_authorization_code(
                     fhir_user=row.fhir_user,
                     patient=row.patient,
                 )
+                if "openid" in scopes.other:
+                    body["id_token"] = await _id_token(conn, client, row, scopes, policy, now)
                 if refresh is not None:
                     await _store_refresh(
                         conn, refresh, family or "", client, row, row.scope, now,
@@ -406,6 +419,23 @@ async def grant_authorization_code(
                     body["refresh_token"] = refresh
                 return body
     raise refusal
+
+
+async def _id_token(
+    conn: AsyncConnection, client: Client, grant: Any, scopes: Scopes, policy: Policy, now: datetime
+) -> str:
+    """OpenID Connect Core §3.1.3.3: the ID token of a code exchange granted openid."""
+    key = await keys.signing_key(conn, now, policy.audience.algorithm, policy.key_overlap)
+    return issue_id_token(
+        key,
+        policy.audience.issuer,
+        subject=grant.subject,
+        client_id=client.client_id,
+        now=now,
+        lifetime=policy.access_lifetime,
+        nonce=grant.nonce,
+        fhir_user=grant.fhir_user if "fhirUser" in scopes.other else None,
+    )
 
 
 async def _store_refresh(
@@ -511,6 +541,235 @@ async def grant_refresh_token(
     raise refusal
 
 
+# --- the authorization endpoint (RFC 6749 §4.1.1, RFC 7636 §4.3, SMART App Launch 2.0) -------
+
+AUTHORIZE_PARAMETERS = (
+    "response_type", "client_id", "redirect_uri", "scope", "state", "aud", "code_challenge",
+    "code_challenge_method", "nonce",
+)  # fmt: skip
+MAX_STATE = 1024  # an app's state is a random value or a short reference, not a payload
+MAX_NONCE = 255
+_S256_CHALLENGE = re.compile(r"[A-Za-z0-9_-]{43}")  # BASE64URL of 32 bytes, no padding
+
+
+class AuthorizeError(Exception):
+    """A refused authorization request.
+
+    redirect_uri None: the client or its redirect URI cannot be trusted, so the user is told
+    and nothing is sent anywhere (RFC 6749 §4.1.2.1); reason is then "client" or
+    "redirect_uri". Otherwise the app gets error, error_description and state at redirect_uri.
+    """
+
+    def __init__(
+        self,
+        error: str,
+        description: str,
+        *,
+        redirect_uri: str | None = None,
+        state: str | None = None,
+        reason: str = "",
+    ) -> None:
+        super().__init__(description)
+        self.error = error
+        self.description = description
+        self.redirect_uri = redirect_uri
+        self.state = state
+        self.reason = reason
+
+    @property
+    def location(self) -> str | None:
+        """Where to send the browser with the error, or None when it must stay here."""
+        if self.redirect_uri is None:
+            return None
+        answer = {"error": self.error, "error_description": self.description}
+        if self.state is not None:
+            answer["state"] = self.state
+        return redirect_to(self.redirect_uri, answer)
+
+
+def redirect_to(redirect_uri: str, answer: dict[str, str]) -> str:
+    """redirect_uri with the answer added to its query (RFC 6749 §4.1.2: keep its own query)."""
+    parts = urlsplit(redirect_uri)
+    query = urlencode([*parse_qsl(parts.query, keep_blank_values=True), *answer.items()])
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorizationRequest:
+    """An authorization request whose client, redirect URI and parameters have been checked."""
+
+    client: Client
+    redirect_uri: str
+    scope: Scopes  # as asked; what a user grants comes from user_grant
+    state: str
+    code_challenge: str
+    nonce: str | None
+    aud: str
+
+    def parameters(self) -> dict[str, str]:
+        """The request again, for the consent form (checked again when it comes back)."""
+        values = {
+            "response_type": "code",
+            "client_id": self.client.client_id,
+            "redirect_uri": self.redirect_uri,
+            "scope": str(self.scope),
+            "state": self.state,
+            "aud": self.aud,
+            "code_challenge": self.code_challenge,
+            "code_challenge_method": "S256",
+        }
+        if self.nonce is not None:
+            values["nonce"] = self.nonce
+        return values
+
+    def refuse(self, error: str, description: str) -> AuthorizeError:
+        """A refusal sent back to the app at its redirect URI."""
+        return AuthorizeError(error, description, redirect_uri=self.redirect_uri, state=self.state)
+
+
+async def authorization_request(
+    engine: AsyncEngine, pairs: Sequence[tuple[str, str]], fhir_base_url: str
+) -> AuthorizationRequest:
+    """Check an authorization request's parameters (the query of GET /oauth2/authorize, or the
+    consent form posting them back); AuthorizeError says why not.
+
+    The client must be registered and active, and redirect_uri exactly one registered for it
+    (RFC 9700 §4.1.3: exact string matching); until both hold, errors stay on this server.
+    """
+    given: dict[str, list[str]] = {}
+    for name, value in pairs:
+        if value:  # RFC 6749 §3.1: parameters sent without a value are treated as omitted
+            given.setdefault(name, []).append(value)
+
+    def one(name: str) -> str | None:
+        values = given.get(name, [])
+        return values[0] if len(values) == 1 else None
+
+    client_id = one("client_id")
+    row = None
+    if client_id is not None and len(client_id) <= 64:
+        async with read_transaction(engine) as conn:
+            row = (
+                await conn.execute(
+                    select(oauth_clients).where(oauth_clients.c.client_id == client_id)
+                )
+            ).first()
+    if row is None:
+        raise AuthorizeError("invalid_request", "Unknown or missing client_id", reason="client")
+    client = _client(row)
+    if not client.active:
+        raise AuthorizeError("unauthorized_client", "The client is disabled", reason="client")
+    redirect_uri = one("redirect_uri")
+    if redirect_uri is None or redirect_uri not in client.redirect_uris:
+        raise AuthorizeError(
+            "invalid_request",
+            "redirect_uri is missing or not one registered for the client",
+            reason="redirect_uri",
+        )
+    state = one("state")
+    if state is not None and len(state) > MAX_STATE:
+        state = None
+
+    def refuse(error: str, description: str) -> AuthorizeError:
+        return AuthorizeError(error, description, redirect_uri=redirect_uri, state=state)
+
+    repeated = sorted(name for name, values in given.items() if len(values) > 1)
+    if repeated:
+        # RFC 6749 §3.1: parameters "MUST NOT be included more than once".
+        raise refuse("invalid_request", f"The parameter {repeated[0]} is repeated")
+    response_type = one("response_type")
+    if response_type is None:
+        raise refuse("invalid_request", "response_type is required")
+    if response_type != "code":
+        raise refuse("unsupported_response_type", "Only response_type=code is supported")
+    if "authorization_code" not in client.grant_types:
+        raise refuse("unauthorized_client", "This client may not use authorization_code")
+    if state is None:
+        raise refuse(
+            "invalid_request",
+            f"state is required (SMART App Launch 2.0), at most {MAX_STATE} characters",
+        )
+    challenge = one("code_challenge")
+    if challenge is None:
+        raise refuse("invalid_request", "code_challenge is required (PKCE, RFC 7636)")
+    if one("code_challenge_method") != "S256":
+        # RFC 7636 §4.3: no method means plain, which SMART App Launch 2.0 forbids.
+        raise refuse("invalid_request", "code_challenge_method must be S256")
+    if not _S256_CHALLENGE.fullmatch(challenge):
+        raise refuse("invalid_request", "code_challenge is not a BASE64URL SHA-256 digest")
+    aud = one("aud")
+    if aud is None or aud.rstrip("/") != fhir_base_url.rstrip("/"):
+        # SMART App Launch 2.0: aud names the FHIR server the token is for; a wrong one could
+        # hand a token meant for us to another server.
+        raise refuse("invalid_request", f"aud must be this server's FHIR base URL, {fhir_base_url}")
+    if "launch" in given:
+        raise refuse("invalid_request", "EHR launch (the launch parameter) is not supported")
+    nonce = one("nonce")
+    if nonce is not None and len(nonce) > MAX_NONCE:
+        raise refuse("invalid_request", f"nonce is longer than {MAX_NONCE} characters")
+    text = one("scope")
+    if text is None:
+        raise refuse("invalid_scope", "scope is required")
+    try:
+        scope = parse_scopes(text)
+    except ScopeError as error:
+        raise refuse("invalid_scope", str(error)) from None
+    return AuthorizationRequest(client, redirect_uri, scope, state, challenge, nonce, aud)
+
+
+@dataclass(frozen=True, slots=True)
+class UserGrant:
+    """What a user would grant an app: the scopes, and the token's sub, fhirUser and patient."""
+
+    scopes: Scopes
+    subject: str
+    fhir_user: str
+    patient: str | None
+
+
+def user_grant(asked: AuthorizationRequest, identity: Identity) -> UserGrant:
+    """The scopes this user may grant the app (rules.app_scopes), and who the tokens are about.
+
+    A citizen's tokens carry their Patient as patient and fhirUser; staff's their Practitioner.
+    """
+    try:
+        granted = rules.app_scopes(identity.role, parse_scopes(asked.client.scopes), asked.scope)
+    except ScopeError as error:
+        raise asked.refuse("invalid_scope", str(error)) from None
+    if identity.role is rules.Role.CITIZEN:
+        return UserGrant(
+            granted, str(identity.user_id), f"Patient/{identity.patient_id}", identity.patient_id
+        )
+    practitioner = f"Practitioner/{identity.practitioner_id}"
+    return UserGrant(granted, str(identity.user_id), practitioner, None)
+
+
+async def approve(
+    engine: AsyncEngine,
+    asked: AuthorizationRequest,
+    grant: UserGrant,
+    policy: Policy,
+    now: datetime,
+    audited: audit.AuditRecord,
+) -> str:
+    """The user approved: a code for the app, and the approval recorded; the redirect URL."""
+    code = await create_authorization_code(
+        engine,
+        asked.client.client_id,
+        redirect_uri=asked.redirect_uri,
+        code_challenge=asked.code_challenge,
+        scope=str(grant.scopes),
+        subject=grant.subject,
+        policy=policy,
+        now=now,
+        fhir_user=grant.fhir_user,
+        patient=grant.patient,
+        nonce=asked.nonce,
+        audited=audited,
+    )
+    return redirect_to(asked.redirect_uri, {"code": code, "state": asked.state})
+
+
 # --- discovery ------------------------------------------------------------------------------
 
 
@@ -526,8 +785,10 @@ def smart_configuration(issuer_url: str) -> dict[str, Any]:
         "scopes_supported": [
             "system/*.cruds",
             "user/*.cruds",
-            "patient/*.cruds",
+            "patient/*.rs",
             "launch/patient",
+            "openid",
+            "fhirUser",
             "offline_access",
         ],
         "response_types_supported": ["code"],
@@ -537,6 +798,7 @@ def smart_configuration(issuer_url: str) -> dict[str, Any]:
             "client-public",
             "client-confidential-symmetric",
             "context-standalone-patient",
+            "sso-openid-connect",
             "permission-offline",
             "permission-patient",
             "permission-user",

@@ -1,4 +1,5 @@
-"""Account rules as pure functions: roles, FIN and username formats, passwords, lockout, sessions.
+"""Account rules as pure functions: roles, FIN and username formats, passwords, lockout, sessions,
+and the scopes each role may grant an app.
 
 No database, HTTP or clock here: callers pass `now` and the stored values.
 """
@@ -8,6 +9,8 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+
+from shafa.security.scopes import ResourceScope, ScopeError, Scopes, narrow, parse_scopes, within
 
 
 class Kind(StrEnum):
@@ -204,3 +207,63 @@ SESSION_TOUCH_INTERVAL = timedelta(minutes=1)
 def session_needs_touch(last_seen: datetime, now: datetime) -> bool:
     """Whether last_seen is stale enough to record `now` as the latest use."""
     return now - last_seen >= SESSION_TOUCH_INTERVAL
+
+
+# --- what an app may do for a user (SMART App Launch 2.0 authorization code grant) -----------
+
+# The most each role's apps may do, whatever the app asks and may have. Citizens act in their
+# own patient context (and only read and search: the FHIR API takes no writes from patient
+# tokens yet); staff in the user context. Roles without an entry get no resource scope, so
+# their app is refused: analysts and ministry staff see figures, never one patient's data.
+ROLE_SCOPE_CEILING: dict[Role, Scopes] = {
+    role: parse_scopes(text)
+    for role, text in {
+        Role.CITIZEN: "patient/*.rs",
+        Role.DOCTOR: "user/*.cruds",
+        Role.NURSE: "user/*.crus",
+        Role.PHARMACIST: "user/*.rs user/MedicationDispense.cu",
+        Role.LABORATORY: (
+            "user/*.rs user/Observation.cu user/DiagnosticReport.cu user/Specimen.cu"
+        ),
+        Role.CALL_CENTER_OPERATOR: (
+            "user/Patient.rs user/Appointment.rs user/Practitioner.rs user/Organization.rs"
+        ),
+        Role.REGISTRY_ADMIN: (
+            "user/Patient.crus user/Practitioner.crus user/PractitionerRole.crus"
+            " user/Organization.crus user/Location.crus user/Medication.crus"
+        ),
+        Role.SYSTEM_ADMIN: "user/AuditEvent.rs",
+    }.items()
+}
+# Scopes about identity and the session an app may have along with its resource scopes.
+# launch/patient only for citizens: the patient is the citizen; staff cannot pick a patient in
+# a standalone launch here, so it is dropped for them (SMART lets a server grant less).
+# launch and launch/encounter (EHR launch), profile (SMART v1) and online_access (no session-
+# bound refresh tokens here) are dropped.
+IDENTITY_SCOPES = frozenset({"openid", "fhirUser", "offline_access"})
+
+
+def app_scopes(role: Role, registered: Scopes, requested: Scopes) -> Scopes:
+    """The scopes a user of this role grants an app that asked for `requested`.
+
+    ScopeError when the app asks for more than it is registered for (never cut down: that is
+    the app's bug), or when nothing of its resource scopes is left for this role. Otherwise the
+    resource scopes of the role's context (patient/ for a citizen, user/ for staff), each cut
+    down to the role's ceiling, and the identity scopes the app asked for.
+    """
+    narrow(registered, requested)
+    context = "patient" if role is Role.CITIZEN else "user"
+    ceiling = ROLE_SCOPE_CEILING.get(role, Scopes())
+    granted: list[ResourceScope] = []
+    for wanted in requested.resources:
+        if wanted.context == context:
+            granted.extend(part for part in within(ceiling, wanted) if part not in granted)
+    if not granted:
+        raise ScopeError(
+            f"Nothing asked for is open to the role {role.value}, which may have "
+            f"{context}/ scopes within: {str(ceiling) or 'none'}"
+        )
+    other = requested.other & IDENTITY_SCOPES
+    if role is Role.CITIZEN:
+        other |= requested.other & {"launch/patient"}
+    return Scopes(tuple(granted), frozenset(other))

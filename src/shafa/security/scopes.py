@@ -199,3 +199,32 @@ def narrow(allowed: Scopes, requested: Scopes | None) -> Scopes:
     if extra:
         raise ScopeError(f"The scope {extra[0]} is more than this client may have")
     return requested
+
+
+def within(ceiling: Scopes, wanted: ResourceScope) -> tuple[ResourceScope, ...]:
+    """The part of a wanted scope that a ceiling allows, as scopes; () when it allows none.
+
+    Unlike narrow, which refuses a request beyond what a client may have, this cuts a scope down
+    to a user's ceiling, as SMART lets a server grant fewer scopes than asked (App Launch 2.0
+    §Scopes and launch context): a nurse asking `user/*.cruds` under `user/*.crus` gets
+    `user/*.crus`. Each ceiling scope of the same context contributes the common interactions
+    on the narrower of the two types; restrictions of both apply.
+    """
+    merged: dict[tuple[str, tuple[tuple[str, str], ...]], set[str]] = {}
+    for cap in ceiling.resources:
+        if cap.context != wanted.context:
+            continue
+        if "*" not in (cap.resource_type, wanted.resource_type) and (
+            cap.resource_type != wanted.resource_type
+        ):
+            continue
+        letters = cap.interactions & wanted.interactions
+        if not letters:
+            continue
+        resource_type = wanted.resource_type if cap.resource_type == "*" else cap.resource_type
+        restrictions = tuple(sorted(set(cap.restrictions) | set(wanted.restrictions)))
+        merged.setdefault((resource_type, restrictions), set()).update(letters)
+    return tuple(
+        ResourceScope(wanted.context, resource_type, frozenset(letters), restrictions)
+        for (resource_type, restrictions), letters in merged.items()
+    )

@@ -104,6 +104,7 @@ CLIENT_ID = 64
 TOKEN_HASH = 64  # SHA-256, hex
 KID = 64
 URI = 1024
+NONCE = 255  # an OpenID Connect nonce: the app's random value, bounded here
 
 oauth_clients = Table(
     "oauth_clients",
@@ -155,6 +156,8 @@ authorization_codes = Table(
     Column("subject", String(200), nullable=False),
     Column("fhir_user", String(200), nullable=True),
     Column("patient", String(FHIR_ID), nullable=True),
+    # OpenID Connect Core §3.1.2.1: the app's nonce, returned in the id_token.
+    Column("nonce", String(NONCE), nullable=True),
     Column("created", UtcDateTime, nullable=False),
     Column("expires", UtcDateTime, nullable=False),
     # When it was exchanged; a second exchange is refused and revokes what the first got.

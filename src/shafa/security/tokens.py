@@ -130,6 +130,39 @@ def issue_access_token(
     return jwt.encode(header, body, key.key, algorithms=[key.algorithm]), claims
 
 
+def issue_id_token(
+    key: SigningKey,
+    issuer: str,
+    *,
+    subject: str,
+    client_id: str,
+    now: datetime,
+    lifetime: timedelta,
+    nonce: str | None = None,
+    fhir_user: str | None = None,
+) -> str:
+    """An OpenID Connect ID token (Core §2) for the app: aud is the app's client_id.
+
+    SMART App Launch 2.0 §Scopes for requesting identity data: the fhirUser claim names the
+    user's FHIR resource when the app was granted the fhirUser scope.
+    """
+    issued = now.replace(microsecond=0)
+    body: dict[str, Any] = {
+        "iss": issuer,
+        "sub": subject,
+        "aud": client_id,
+        "exp": _timestamp(issued + lifetime),
+        "iat": _timestamp(issued),
+    }
+    if nonce is not None:
+        body["nonce"] = nonce
+    if fhir_user is not None:
+        body["fhirUser"] = fhir_user
+    # typ "JWT" (not at+jwt): an ID token must never pass as an access token (RFC 9068 §4).
+    header = {"alg": key.algorithm, "kid": key.kid, "typ": "JWT"}
+    return jwt.encode(header, body, key.key, algorithms=[key.algorithm])
+
+
 def read_header(token: str) -> dict[str, Any]:
     """The JOSE header of a compact JWS, unverified; TokenRefused("malformed") if unreadable."""
     if len(token) > MAX_TOKEN_LENGTH or token.count(".") != 2:

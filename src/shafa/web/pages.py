@@ -59,11 +59,14 @@ def render(request: Request, template: str, status: int = 200, **values: Any) ->
         _environment(language)
         .get_template(template)
         .render(
-            request=request,
-            lang=language,
-            languages=LANGUAGES,
-            path=request.url.path,
-            **values,
+            {
+                "request": request,
+                "lang": language,
+                "languages": LANGUAGES,
+                # the page the language switch comes back to; a page may pass its query too
+                "path": request.url.path,
+            }
+            | values
         )
     )
     response = HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
@@ -92,6 +95,8 @@ def local_path(target: str | None) -> str:
         return "/"
     if "\\" in target:  # browsers read /\evil.example as //evil.example
         return "/"
+    if any(ord(char) < 0x20 or ord(char) == 0x7F for char in target):
+        return "/"  # browsers drop tabs and newlines: "/\t/evil.example" is "//evil.example"
     return target
 
 
