@@ -1,7 +1,7 @@
 """Authorization codes keep the app's OpenID Connect nonce for the id_token
 
-Revision ID: 0008_authorize_nonce
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-11-22 01:10:00.000000
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0008_authorize_nonce"
-down_revision: str | None = "0006"
+revision: str = "0008"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
