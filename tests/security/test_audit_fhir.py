@@ -188,6 +188,8 @@ def test_unknown_parameters_are_warned_of_or_refused_as_asked(
         ("_count", "-1"),
         ("_cursor", "not-a-cursor"),
         ("patient", "Observation/bp"),
+        ("patient", "leyla\u0000"),
+        ("_cursor", "MjAyNS0wMS0wMVQwMDowMDowMCswMDowMHwA"),  # a record id of one NUL
     ],
 )
 def test_malformed_values_are_400_even_when_lenient(

@@ -394,7 +394,7 @@ def _cursor(record: StoredRecord) -> str:
 def _parse_cursor(cursor: str) -> tuple[datetime, str]:
     try:
         moment, record_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
-        return datetime.fromisoformat(moment).astimezone(UTC), record_id
+        return datetime.fromisoformat(moment).astimezone(UTC), str(uuid.UUID(record_id))
     except (ValueError, binascii.Error, UnicodeDecodeError) as error:
         raise ValueError(f"Not a cursor of the audit log: {cursor!r}") from error
 

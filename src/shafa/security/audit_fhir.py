@@ -150,8 +150,10 @@ def parse(
             issue = Issue("not-supported", f"{problem}; ignored", "warning", (raw_name,))
             query.ignored.append(issue)
             continue
-        if value == "":
-            raise invalid(f"Search parameter {raw_name!r} has no value", raw_name)
+        if value == "" or not value.isprintable():
+            raise invalid(
+                f"Search parameter {raw_name!r} has no value, or a control character", raw_name
+            )
         match name:
             case "_count":
                 if not value.isdigit():
