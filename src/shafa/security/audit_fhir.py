@@ -303,3 +303,26 @@ async def read(call: "Call") -> Response:
         raise not_found(f"{RESOURCE_TYPE}/{call.fhir_id} is not known")
     await _audit_reading(call, audit.Action.READ, [record])
     return fhir_response(audit.audit_event(record))
+
+
+def capability() -> dict[str, Any]:
+    """AuditEvent's CapabilityStatement.rest.resource: read and search, the parameters above."""
+    url = "http://hl7.org/fhir/SearchParameter/AuditEvent-"
+    params = [
+        ("patient", "reference", "Patient/x or x: the records concerning the patient."),
+        ("agent", "reference", "The requestor: urn:shafa:user|id, urn:shafa:client|id or id."),
+        ("date", "date", "When recorded; prefixes ge gt le lt eq, several ANDed."),
+        ("action", "token", "C R U D E."),
+        ("subtype", "token", "restful-interaction codes, or DICOM 110122 110123 110132 110127."),
+        ("outcome", "token", "0, 4 or 8."),
+    ]
+    return {
+        "type": RESOURCE_TYPE,
+        "profile": "http://hl7.org/fhir/StructureDefinition/AuditEvent",
+        "documentation": "The audit log, read-only: newest first, key-paged with _cursor.",
+        "interaction": [{"code": "read"}, {"code": "search-type"}],
+        "searchParam": [
+            {"name": name, "type": kind, "definition": url + name, "documentation": text}
+            for name, kind, text in params
+        ],
+    }
