@@ -46,6 +46,7 @@ class Site:
 
     url: str
     people: dict[str, Person]
+    database_url: str  # for tests that add what they need
 
 
 def _put(base: str, resource: dict) -> None:
@@ -92,7 +93,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         for patient, fin in (("leyla", "5ABC123"), ("tural", "7XYZ890")):
             identifier = [{"system": FIN_SYSTEM, "value": fin}]
             _put(root, {"resourceType": "Patient", "id": patient, "identifier": identifier})
-        yield Site(root, asyncio.run(_add_people(url)))
+        yield Site(root, asyncio.run(_add_people(url)), url)
 
 
 @pytest.fixture(scope="package")
