@@ -46,7 +46,7 @@ class Site:
 
     url: str
     people: dict[str, Person]
-    database_url: str = ""  # for tests that register what the site needs (an OAuth2 client)
+    database_url: str  # for tests that add what they need (an OAuth2 client, accounts)
 
 
 def _put(base: str, resource: dict) -> None:

@@ -38,6 +38,9 @@ def test_the_official_examples_are_all_here() -> None:
 def test_example_round_trip(fhir: httpx.Client, path: Path) -> None:
     sent = parse(path.read_bytes())
     res_type = sent["resourceType"]
+    if res_type == "AuditEvent":  # the audit log, served from its own tables: never written
+        assert fhir.post(f"/{res_type}", content=path.read_bytes()).status_code == 405
+        return
 
     created = fhir.post(f"/{res_type}", content=path.read_bytes())
     assert created.status_code == 201, created.text

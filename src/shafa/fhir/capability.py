@@ -7,6 +7,7 @@ from shafa import __version__
 from shafa.fhir import indexing, search, searchparams
 from shafa.fhir.operations import validate
 from shafa.fhir.resource_types import RESOURCE_TYPES
+from shafa.security import audit_fhir
 
 INTERACTIONS = (
     "read",
@@ -63,6 +64,9 @@ def _reverse_includes() -> dict[str, list[str]]:
 def _resources() -> list[dict[str, Any]]:
     described = []
     for res_type in sorted(RESOURCE_TYPES):
+        if res_type == audit_fhir.RESOURCE_TYPE:  # the audit log, read-only
+            described.append(audit_fhir.capability())
+            continue
         known = searchparams.params_for(res_type)
         params = [{"name": "_id", "type": "token", "documentation": "The logical id"}]
         if res_type not in search.WITHOUT_NARRATIVE:

@@ -45,7 +45,7 @@ from shafa.fhir.responses import (
     version_location,
 )
 from shafa.fhir.validation import check_id
-from shafa.security import accounts, audit, care, oauth
+from shafa.security import accounts, audit, audit_fhir, care, oauth
 from shafa.security.access import (
     AccessContext,
     compartment,
@@ -535,6 +535,8 @@ async def _total(
 
 async def search_type(call: Call) -> Response:
     """Search by GET, or by POST to _search with form-encoded parameters (R4 http.html#search)."""
+    if call.res_type == audit_fhir.RESOURCE_TYPE:  # the audit log, not the store
+        return await audit_fhir.search(call)
     params = list(call.request.query_params.multi_items())
     if call.request.method == "POST":
         params += parse_qsl((await call.request.body()).decode(), keep_blank_values=True)
@@ -642,6 +644,8 @@ async def _may_see(call: Call, version: int | None = None) -> None:
 
 async def read(call: Call) -> Response:
     """Read the current version (R4 http.html#read); 410 once deleted."""
+    if call.res_type == audit_fhir.RESOURCE_TYPE:  # the audit log, not the store
+        return await audit_fhir.read(call)
     await _may_see(call)
     shape = subsetting.parse_shape(call.params, search=False)
     async with single_statement(call.engine) as conn:
@@ -804,6 +808,8 @@ ROUTES: dict[tuple[tuple[str, ...], str], Handler] = {
     (("type", "id", "$break-glass"), "POST"): break_glass,
     (("type", "id", "_history", "version"), "GET"): vread,
 }
+# What AuditEvent, the audit log served from its own tables, answers (security/audit_fhir.py).
+_AUDIT_EVENT_HANDLERS = (None, read, search_type, validate_resource)
 # Words that stand for themselves at each position; any other segment there is a type, an id or
 # a version.
 _WORDS_AT = (
@@ -835,6 +841,8 @@ def _route(call: Call, path: str) -> Handler:
             shape.append("?")
     key = tuple(shape)
     handler = ROUTES.get((key, call.request.method))
+    if call.res_type == audit_fhir.RESOURCE_TYPE and handler not in _AUDIT_EVENT_HANDLERS:
+        raise audit_fhir.read_only(call.request.method)
     if handler is not None:
         return handler
     allowed = sorted(method for k, method in ROUTES if k == key)

@@ -532,3 +532,10 @@ async def identity_of(db: Db, user_id: int, now: datetime) -> Identity | None:
     if rules.locked_until(row.locked_until, now) is not None:
         return None
     return _identity(row)
+
+
+async def user_id_of(db: Db, username: str) -> int | None:
+    """The id of the account with this username, or None: how audit records name a person."""
+    async with _transaction(db) as conn:
+        row = await _user(conn, rules.normalise_username(username))
+    return None if row is None else int(row.id)

@@ -53,14 +53,26 @@ import hashlib
 import json
 import logging
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
 import uuid6
-from sqlalchemy import ARRAY, Select, String, bindparam, exists, select, text, tuple_
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    Select,
+    String,
+    and_,
+    bindparam,
+    false,
+    or_,
+    select,
+    text,
+    tuple_,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -529,7 +541,7 @@ def _cursor(record: StoredRecord) -> str:
 def _parse_cursor(cursor: str) -> tuple[datetime, str]:
     try:
         moment, record_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
-        return datetime.fromisoformat(moment).astimezone(UTC), record_id
+        return datetime.fromisoformat(moment).astimezone(UTC), str(uuid.UUID(record_id))
     except (ValueError, binascii.Error, UnicodeDecodeError) as error:
         raise ValueError(f"Not a cursor of the audit log: {cursor!r}") from error
 
@@ -579,22 +591,60 @@ async def who_accessed(
     return await _page(conn, query, p.recorded, p.record_id, limit, cursor)
 
 
+async def read_record(conn: AsyncConnection, record_id: str) -> StoredRecord | None:
+    """One record by its id, or None."""
+    row = (await conn.execute(select(audit_log).where(audit_log.c.id == record_id))).first()
+    return None if row is None else _stored(row)
+
+
+def _event_outcome(code: str) -> ColumnElement[bool]:
+    """The records whose AuditEvent.outcome is code (0, 4 or 8; see _outcome_code)."""
+    c = audit_log.c
+    client_error = c.outcome_code.like("4%")
+    match code:
+        case "0":
+            return c.outcome == Outcome.SUCCESS.value
+        case "4":
+            return or_(
+                c.outcome == Outcome.REFUSED.value,
+                and_(c.outcome == Outcome.ERROR.value, client_error),
+            )
+        case "8":
+            return and_(
+                c.outcome == Outcome.ERROR.value, or_(c.outcome_code.is_(None), ~client_error)
+            )
+    return false()  # 12 (major failure) is never recorded
+
+
 async def search_log(
     conn: AsyncConnection,
     *,
     user_id: str | None = None,
     client_id: str | None = None,
+    agent: str | None = None,
     patient_id: str | None = None,
     action: Action | None = None,
+    actions: Collection[Action] | None = None,
     outcome: Outcome | None = None,
+    event_outcomes: Collection[str] | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
     limit: int = 100,
     cursor: str | None = None,
 ) -> Page:
-    """The records matching every filter given, newest first (for administrators)."""
+    """The records matching every filter given, newest first (administrators, AuditEvent).
+
+    agent is a user or a client; actions and event_outcomes (AuditEvent.outcome codes) match
+    any of theirs, and an empty collection matches nothing. With a patient, pages are one
+    range scan of audit_patients' key, as in who_accessed.
+    """
     c = audit_log.c
     query = select(audit_log)
+    recorded, record_id = c.recorded, c.id
+    if patient_id is not None:
+        p = audit_patients.c
+        query = query.join(audit_patients, p.record_id == c.id).where(p.patient_id == patient_id)
+        recorded, record_id = p.recorded, p.record_id
     for column, value in (
         (c.user_id, user_id),
         (c.client_id, client_id),
@@ -603,18 +653,17 @@ async def search_log(
     ):
         if value is not None:
             query = query.where(column == value)
-    if patient_id is not None:
-        p = audit_patients.c
-        query = query.where(
-            exists().where(
-                p.patient_id == patient_id, p.record_id == c.id, p.recorded == c.recorded
-            )
-        )
+    if agent is not None:
+        query = query.where(or_(c.user_id == agent, c.client_id == agent))
+    if actions is not None:
+        query = query.where(c.action.in_([Action(a).value for a in actions]))
+    if event_outcomes is not None:
+        query = query.where(or_(false(), *(_event_outcome(code) for code in event_outcomes)))
     if since is not None:
-        query = query.where(c.recorded >= since)
+        query = query.where(recorded >= since)
     if until is not None:
-        query = query.where(c.recorded < until)
-    return await _page(conn, query, c.recorded, c.id, limit, cursor)
+        query = query.where(recorded < until)
+    return await _page(conn, query, recorded, record_id, limit, cursor)
 
 
 # --- verifying -----------------------------------------------------------------------------
@@ -756,6 +805,20 @@ _SHAPES: dict[Action, tuple[dict[str, str], dict[str, str], str]] = {
         "E",
     ),
 }
+
+
+def actions_coded(
+    *, action: str | None = None, subtype: str | None = None, system: str | None = None
+) -> frozenset[Action]:
+    """The Actions whose AuditEvent has this action code (C R U D E) and this subtype code
+    (of system, when given): what AuditEvent's action and subtype search parameters match."""
+    return frozenset(
+        name
+        for name, (_type, coding, code) in _SHAPES.items()
+        if (action is None or code == action)
+        and (subtype is None or coding["code"] == subtype)
+        and (system is None or coding["system"] == system)
+    )
 
 
 def _outcome_code(entry: AuditRecord) -> str:

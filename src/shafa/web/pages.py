@@ -129,8 +129,10 @@ def not_found(request: Request) -> HTMLResponse:
 
 def mount(app: FastAPI) -> None:
     """Add the pages and their static files to the application."""
-    from shafa.security import pages as security_pages  # its pages use render() from here
+    from shafa.security import audit_pages  # its pages use render() from here
+    from shafa.security import pages as security_pages
 
     app.include_router(router)
     app.include_router(security_pages.router)
+    app.include_router(audit_pages.router)
     app.mount("/static", StaticFiles(packages=[("shafa.web", "static")]), name="static")
