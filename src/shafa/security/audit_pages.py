@@ -5,6 +5,9 @@ that can be kept and shared between administrators); each is checked here and a 
 a message in the page's language, never an error page. HTMX swaps only the results region when
 the form is sent or the next page asked for; without JavaScript the same URLs answer with the
 whole page. Reading the log is itself an access to personal data, so each search is recorded.
+
+Beside it, the emergency accesses (break-the-glass) that wait for someone else's review, each
+with a form to record what the review found.
 """
 
 from dataclasses import dataclass, field
@@ -12,12 +15,15 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
 
-from shafa.security import accounts, audit
-from shafa.security.pages import _audit_entry, _engine, current_session
+from shafa.db.engine import write_transaction
+from shafa.security import accounts, audit, care
+from shafa.security.pages import _audit_entry, _engine, _expired_form, _same, current_session
 from shafa.security.rules import InvalidUsername, Role
+from shafa.security.tables import break_glass, users
 from shafa.web.i18n import translations
 from shafa.web.pages import language_of, render
 
@@ -176,3 +182,99 @@ async def audit_log(request: Request) -> Response:
         actions=list(audit.Action),
         outcomes=list(audit.Outcome),
     )
+
+
+# --- Break-the-glass review -------------------------------------------------------------------
+
+REVIEW_NOTE_LENGTH = 1000
+
+
+async def _glass_rows(request: Request) -> list[Any]:
+    """Emergency accesses awaiting review, newest first, with who broke the glass."""
+    g, u = break_glass.c, users.c
+    query = (
+        select(g.id, g.patient_id, g.reason, g.started, g.expires, u.username, u.display_name)
+        .add_columns(u.role, u.organization_id)
+        .select_from(break_glass.join(users, users.c.id == g.user_id))
+        .where(g.reviewed_at.is_(None))
+        .order_by(g.started.desc(), g.id.desc())
+        .limit(PAGE_SIZE)
+    )
+    async with _engine(request).connect() as conn:
+        return list(await conn.execute(query))
+
+
+async def _admin(request: Request) -> accounts.LiveSession | Response:
+    """The system administrator's session, or the answer for anyone else."""
+    session = await current_session(request)
+    if session is None:
+        return RedirectResponse("/login", status_code=303)
+    if session.identity.role is not Role.SYSTEM_ADMIN:
+        await audit.record_now(
+            _engine(request),
+            _audit_entry(
+                request,
+                audit.Action.ACCESS_REFUSED,
+                session.identity,
+                outcome=audit.Outcome.REFUSED,
+                outcome_code="403",
+                resources=("break-glass",),
+            ),
+        )
+        return _refused(request, session)
+    return session
+
+
+def _glass_page(
+    request: Request,
+    session: accounts.LiveSession,
+    rows: list[Any],
+    status: int = 200,
+    **extra: Any,
+) -> HTMLResponse:
+    return render(request, "break_glass.html", status, session=session, rows=rows, **extra)
+
+
+@router.get("/admin/break-glass", response_class=HTMLResponse)
+async def glass_to_review(request: Request) -> Response:
+    """Emergency accesses awaiting someone else's review: who, whose record, why, until when."""
+    session = await _admin(request)
+    if not isinstance(session, accounts.LiveSession):
+        return session
+    return _glass_page(request, session, await _glass_rows(request))
+
+
+@router.post("/admin/break-glass/{glass_id}/review", response_class=HTMLResponse)
+async def review_glass(
+    request: Request,
+    glass_id: int,
+    csrf_token: str = Form(default="", max_length=100),
+    note: str = Form(default="", max_length=4 * REVIEW_NOTE_LENGTH),
+) -> Response:
+    """Record the review of one emergency access (a form with the session's CSRF token)."""
+    session = await _admin(request)
+    if not isinstance(session, accounts.LiveSession):
+        return session
+    gettext = translations(language_of(request)).gettext
+    if not _same(csrf_token, session.csrf_token):
+        return _expired_form(request, gettext("Open the page again and repeat what you did."))
+    text = " ".join(note.split())
+    error = None
+    if not 3 <= len(text) <= REVIEW_NOTE_LENGTH:
+        error = gettext("Write what the review found, in 3 to 1000 characters.")
+    else:
+        try:
+            async with write_transaction(_engine(request)) as conn:
+                await care.review(
+                    conn,
+                    glass_id,
+                    reviewer_id=session.identity.user_id,
+                    note=text,
+                    now=datetime.now(UTC),
+                )
+        except care.GlassRefused:
+            error = gettext("This emergency access cannot be reviewed (unknown, done, or yours).")
+    if error is not None:
+        rows = await _glass_rows(request)
+        return _glass_page(request, session, rows, 400, error=error, failed=glass_id, note=note)
+    return RedirectResponse("/admin/break-glass", status_code=303)
