@@ -237,6 +237,26 @@ def test_her_app_cannot_write_or_post_bundles(leylas_app: httpx.Client) -> None:
     batch = {"resourceType": "Bundle", "type": "batch",
              "entry": [{"request": {"method": "GET", "url": "Patient/tural"}}]}  # fmt: skip
     _refused(leylas_app.post("", json=batch), 403)
+    transaction = batch | {"type": "transaction"}
+    _refused(leylas_app.post("", json=transaction), 403)
+
+
+def test_her_app_reaches_no_one_else_through_operations_or_the_audit_log(
+    leylas_app: httpx.Client, hospital: httpx.Client
+) -> None:
+    parameter = [{"name": "reason", "valueString": "I want to see his record"}]
+    reason = {"resourceType": "Parameters", "parameter": parameter}
+    _refused(leylas_app.post("/Patient/tural/$break-glass", json=reason), 403)
+    assert hospital.get("/Observation/tural-bp").status_code == 200  # an access to Tural's data
+    hers = leylas_app.get("/AuditEvent", params={"patient": "tural"})
+    assert hers.status_code == 200 and _ids(hers.json()) == set()
+    mine = leylas_app.get("/AuditEvent").json()
+    assert all(
+        entity["what"]["reference"] != "Patient/tural"
+        for entry in mine.get("entry", [])
+        for entity in entry["resource"].get("entity", [])
+        if "reference" in entity.get("what", {})
+    )
 
 
 def test_a_patient_token_without_its_patient_is_refused(
