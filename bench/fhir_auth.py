@@ -5,7 +5,10 @@ serve` with tokens off (no access control, no audit), drives reads by id and ide
 searches with wrk, stops it, starts it again with tokens required, registers a
 `system/*.cruds` client, takes a token at the token endpoint and drives the same scenarios with
 it: each request then verifies its token, checks its scopes and leaves an audit record, committed
-before the answer leaves. The JSON report gives both, their ratio, and the audit records written.
+before the answer leaves. Then, on the same server, a doctor of polyclinic-1 does the same with
+a token of their own, reading their polyclinic's patients: each request also carries the
+care-relationship and Consent conditions. The JSON report gives the three runs, their ratios to
+the run without tokens, and the audit records each wrote.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ import asyncio
 import json
 import math
 import os
+import secrets
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,10 +39,14 @@ from fhir_core import (
 )
 from fhir_search import SEARCHES, write_queries
 from shafa.config import Settings
-from shafa.db.engine import create_engine
+from shafa.db.engine import create_engine, write_transaction
+from shafa.fhir import store
 from shafa.fhir.store import now
-from shafa.security import oauth
+from shafa.security import accounts, oauth
+from shafa.security.keys import signing_key
+from shafa.security.rules import Role
 from shafa.security.tables import audit_log
+from shafa.security.tokens import Audience, issue_access_token
 from shafa.synthetic.clinical import RESOURCES_PER_PATIENT
 
 
@@ -52,6 +61,45 @@ async def _audit_records(database_url: str) -> int:
         await engine.dispose()
 
 
+async def _doctor_token(database_url: str, audience: Audience, clinic: str) -> str:
+    """A doctor of the clinic: their Practitioner, their account, and a token as the
+    authorization-code grant would give their EHR."""
+    engine = create_engine(Settings(database_url=database_url))
+    moment = now()
+    try:
+        async with write_transaction(engine) as conn:
+            practitioner = {"resourceType": "Practitioner", "id": "bench-doctor"}
+            await store.apply_writes(
+                conn, [store.Write("Practitioner", "bench-doctor", practitioner, "PUT")], moment
+            )
+        username = f"bench-doctor-{secrets.token_hex(4)}"
+        added = await accounts.add_staff(
+            engine,
+            username=username,
+            password=secrets.token_urlsafe(24),
+            role=Role.DOCTOR,
+            display_name="Bench Doctor",
+            organization=f"Organization/{clinic}",
+            practitioner="Practitioner/bench-doctor",
+            now=moment,
+        )
+        async with engine.begin() as conn:
+            key = await signing_key(conn, moment, audience.algorithm, timedelta(hours=1))
+    finally:
+        await engine.dispose()
+    token, _ = issue_access_token(
+        key,
+        audience,
+        subject=str(added.identity.user_id),
+        client_id="bench-ehr",
+        scope="user/*.cruds",
+        now=moment,
+        lifetime=timedelta(hours=1),
+        fhir_user="Practitioner/bench-doctor",
+    )
+    return token
+
+
 async def _register(database_url: str) -> tuple[str, str]:
     engine = create_engine(Settings(database_url=database_url))
     try:
@@ -62,12 +110,20 @@ async def _register(database_url: str) -> tuple[str, str]:
     return client.client_id, secret
 
 
+CLINIC = "polyclinic-1"  # the doctor's organisation: a fifth of the patients are registered there
+
+
 def _scenarios(
-    args: argparse.Namespace, env: dict[str, str], meter: CpuMeter, token: str
+    args: argparse.Namespace,
+    env: dict[str, str],
+    meter: CpuMeter,
+    token: str,
+    clinic: str | None = None,
 ) -> dict[str, Any]:
     patients = math.ceil(args.resources / RESOURCES_PER_PATIENT)
     shared = {**env, "SHAFA_BENCH_THREADS": "1", "SHAFA_BENCH_TOKEN": token}
-    read_env = {**shared, "SHAFA_BENCH_IDS": str(write_read_ids(args, patients))}
+    read_ids = write_read_ids(args, patients, clinic=clinic)
+    read_env = {**shared, "SHAFA_BENCH_IDS": str(read_ids)}
     search_env = {**shared, "SHAFA_BENCH_QUERIES": str(args.queries)}
     results = {}
     for name, scenario, scenario_env in (
@@ -124,20 +180,30 @@ def main() -> None:
                 granted.raise_for_status()
                 token = granted.json()["access_token"]
             audited = asyncio.run(_audit_records(args.database_url))
-            report[label] = _scenarios(args, env, CpuMeter(server.pid, database), token)
+            meter = CpuMeter(server.pid, database)
+            report[label] = _scenarios(args, env, meter, token)
             report[label]["audit_records_written"] = (
                 asyncio.run(_audit_records(args.database_url)) - audited
             )
+            if required == "true":
+                root = base_url(args).removesuffix("/fhir")
+                audience = Audience(root, base_url(args), "ES256")
+                doctor = asyncio.run(_doctor_token(args.database_url, audience, CLINIC))
+                audited = asyncio.run(_audit_records(args.database_url))
+                report["doctor"] = _scenarios(args, env, meter, doctor, CLINIC)
+                report["doctor"]["audit_records_written"] = (
+                    asyncio.run(_audit_records(args.database_url)) - audited
+                )
         finally:
             stop_server(server)
-    report["throughput_with_tokens_over_without"] = {
-        name: round(
-            report["with_tokens"][name]["ops_per_s"] / report["without_tokens"][name]["ops_per_s"],
-            3,
-        )
-        for name in report["without_tokens"]
-        if name != "audit_records_written"
-    }
+    for run in ("with_tokens", "doctor"):
+        report[f"throughput_{run}_over_without"] = {
+            name: round(
+                report[run][name]["ops_per_s"] / report["without_tokens"][name]["ops_per_s"], 3
+            )
+            for name in report["without_tokens"]
+            if name != "audit_records_written"
+        }
     document = json.dumps(report, indent=2)
     if args.output:
         Path(args.output).write_text(document + "\n")

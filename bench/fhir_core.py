@@ -43,6 +43,7 @@ from shafa.synthetic.clinical import (
     medication_request_id,
     observation_id,
     patient_id,
+    polyclinic_id,
     transaction_bundles,
 )
 
@@ -368,12 +369,20 @@ def resource_urls(patient: int) -> list[str]:
     ]
 
 
-def write_read_ids(args: argparse.Namespace, patients: int, count: int = 100_000) -> Path:
-    """A seeded sample of loaded `Type/id`s in the dataset's own mix, one a line."""
+def write_read_ids(
+    args: argparse.Namespace, patients: int, count: int = 100_000, clinic: str | None = None
+) -> Path:
+    """A seeded sample of loaded `Type/id`s in the dataset's own mix, one a line; only of the
+    patients registered at the clinic (a polyclinic id), when given."""
     rng = random.Random(args.seed)
-    path = args.workdir / "read-ids.txt"
+    path = args.workdir / f"read-ids{'-' + clinic if clinic else ''}.txt"
     samples = min(count, patients * RESOURCES_PER_PATIENT)
-    lines = [rng.choice(resource_urls(rng.randrange(1, patients + 1))) for _ in range(samples)]
+    theirs = [n for n in range(1, patients + 1) if clinic and polyclinic_id(n) == clinic]
+
+    def pick() -> int:
+        return rng.choice(theirs) if clinic else rng.randrange(1, patients + 1)
+
+    lines = [rng.choice(resource_urls(pick())) for _ in range(samples)]
     path.write_text("\n".join(lines) + "\n")
     return path
 
