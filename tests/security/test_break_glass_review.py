@@ -89,3 +89,32 @@ def _user_id(realm: Realm, username: str) -> int:
         return int(found)
 
     return realm.run(find)
+
+
+def test_payloads_in_the_review_form_are_text(realm: Realm) -> None:
+    admin = _session(realm, "aysel", Role.SYSTEM_ADMIN)
+    glass = _broken(realm, _doctor(realm))
+    token = _csrf(admin.get("/admin/break-glass"))
+    payload = "<script>alert(1)</script>' OR '1'='1'; DROP TABLE break_glass;--"
+    unknown = admin.post(
+        "/admin/break-glass/999999/review", data={"csrf_token": token, "note": payload}
+    )
+    assert unknown.status_code == 400
+    assert "<script>alert(1)</script>" not in unknown.text
+    done = admin.post(
+        f"/admin/break-glass/{glass}/review", data={"csrf_token": token, "note": payload}
+    )
+    assert done.status_code == 303
+    (row,) = _rows(realm)
+    assert row.review_note == payload
+    for path in ("/admin/break-glass/1 OR 1=1/review", "/admin/break-glass/-1/review"):
+        assert admin.post(path, data={"csrf_token": token, "note": "x" * 10}).status_code in (
+            400,
+            404,
+            422,
+        )
+
+
+def _doctor(realm: Realm) -> int:
+    _session(realm, "rashad", Role.DOCTOR)
+    return _user_id(realm, "rashad")
