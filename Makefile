@@ -20,7 +20,7 @@ install: $(INSTALLED)
 ## Install, migrate the embedded SQLite database, load demo data, serve http://$(HOST):$(PORT)/fhir
 run: install
 	$(BIN)/shafa db upgrade
-	$(BIN)/shafa demo --patients $(DEMO_PATIENTS)
+	$(BIN)/shafa demo --patients $(DEMO_PATIENTS) --accounts
 	@echo "The demo's FHIR API takes requests without tokens (SHAFA_FHIR_AUTH_REQUIRED=false)."
 	SHAFA_FHIR_AUTH_REQUIRED=false $(BIN)/shafa serve --host $(HOST) --port $(PORT)
 

@@ -1,10 +1,17 @@
 """The `shafa` command a newcomer runs: db upgrade, demo, serve."""
 
+import asyncio
 import os
+import re
 import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+
+from shafa.config import Settings
+from shafa.db.engine import create_engine
+from shafa.fhir.store import now
+from shafa.security import accounts
 
 
 def shafa(*args: str, database: Path, stdin: str = "") -> subprocess.CompletedProcess[str]:
@@ -47,3 +54,29 @@ def test_demo_on_an_unmigrated_database_says_what_to_run(tmp_path: Path) -> None
     result = shafa("demo", "--patients", "1", database=tmp_path / "empty.db")
     assert result.returncode != 0
     assert "shafa db upgrade" in result.stderr
+
+
+def test_demo_accounts_are_made_once_and_their_printed_passwords_sign_in(tmp_path: Path) -> None:
+    database = tmp_path / "demo.db"
+    assert shafa("db", "upgrade", database=database).returncode == 0
+    first = shafa("demo", "--patients", "2", "--accounts", database=database)
+    assert first.returncode == 0, first.stderr
+    citizen = re.search(r"demo\.citizen \(citizen, FIN (\w{7})\): password (\S+)", first.stdout)
+    assert citizen, first.stdout
+    assert re.search(
+        r"demo\.doctor \(doctor\): password \S+, TOTP secret [A-Z2-7]{32}", first.stdout
+    )
+    again = shafa("demo", "--patients", "2", "--accounts", database=database)
+    assert again.stdout.count(": exists") == 3
+
+    async def sign_in() -> accounts.Identity:
+        engine = create_engine(Settings(database_url=f"sqlite+aiosqlite:///{database}"))
+        try:
+            return await accounts.authenticate(
+                engine, "demo.citizen", citizen.group(2), None, now()
+            )
+        finally:
+            await engine.dispose()
+
+    identity = asyncio.run(sign_in())
+    assert (identity.fin, identity.patient_id) == (citizen.group(1), "pat-000001")

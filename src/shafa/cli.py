@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import secrets
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -94,15 +95,87 @@ def demo(
         int, typer.Option(help="Synthetic patients to load (about 10 resources each).")
     ] = 200,
     seed: Annotated[int, typer.Option(help="Seed of the deterministic generator.")] = 1,
+    with_accounts: Annotated[
+        bool,
+        typer.Option(
+            "--accounts",
+            help="Also add demo accounts (a doctor and a system administrator of polyclinic-1, "
+            "the first patient as a citizen) and print their credentials; never in production.",
+        ),
+    ] = False,
 ) -> None:
     """Load a deterministic synthetic clinical data set (idempotent: PUTs with fixed ids)."""
     settings = get_settings()
     try:
         loaded = asyncio.run(_load_demo(settings, patients, seed))
+        added = asyncio.run(_demo_accounts(settings)) if with_accounts else []
     except migrate.DatabaseNotMigrated as error:
         typer.echo(f"shafa: {error}", err=True)
         raise typer.Exit(1) from None
     typer.echo(f"Demo data: {loaded} resources of {patients} patients are in the database.")
+    for line in added:
+        typer.echo(line)
+
+
+# The demo's people: (username, role, Practitioner id, display name). Their passwords are made
+# afresh and shown once; a staff member's second factor is the TOTP secret printed beside it.
+DEMO_STAFF = (
+    ("demo.doctor", Role.DOCTOR, "demo-doctor", "Dr Aysel Quliyeva"),
+    ("demo.admin", Role.SYSTEM_ADMIN, "demo-admin", "Rəşad Məmmədov"),
+)
+DEMO_CITIZEN = "demo.citizen"
+
+
+async def _demo_accounts(settings: Settings) -> list[str]:
+    """Add the demo's accounts that are missing; lines saying how to sign in as each."""
+    engine = create_engine(settings)
+    lines = []
+    try:
+        existing = {account.identity.username for account in await accounts.list_accounts(engine)}
+        clinic = f"Organization/{clinical.polyclinic_id(1)}"
+        for username, role, practitioner, name in DEMO_STAFF:
+            if username in existing:
+                lines.append(f"{username}: exists (reset with `shafa users passwd {username}`)")
+                continue
+            resource = {"resourceType": "Practitioner", "id": practitioner, "active": True}
+            resource["name"] = [{"text": name}]
+            async with write_transaction(engine) as conn:
+                write = store.Write("Practitioner", practitioner, resource, "PUT")
+                await store.apply_writes(conn, [write], store.now())
+            password = secrets.token_urlsafe(12)
+            staff = await accounts.add_staff(
+                engine,
+                username=username,
+                password=password,
+                role=role,
+                display_name=name,
+                organization=clinic,
+                practitioner=f"Practitioner/{practitioner}",
+                now=store.now(),
+            )
+            lines.append(
+                f"{username} ({role.value}): password {password}, TOTP secret "
+                f"{staff.totp_secret} (add it to an authenticator app)"
+            )
+        if DEMO_CITIZEN in existing:
+            lines.append(f"{DEMO_CITIZEN}: exists (reset with `shafa users passwd {DEMO_CITIZEN}`)")
+        else:
+            async with read_transaction(engine) as conn:
+                first = await store.read(conn, "Patient", clinical.patient_id(1))
+            fin = next(
+                i["value"]
+                for i in first.resource()["identifier"]
+                if i["system"] == rules.FIN_SYSTEM
+            )
+            password = secrets.token_urlsafe(12)
+            await accounts.add_citizen(
+                engine, username=DEMO_CITIZEN, password=password, fin=fin, display_name=None,
+                now=store.now(),
+            )  # fmt: skip
+            lines.append(f"{DEMO_CITIZEN} (citizen, FIN {fin}): password {password}")
+    finally:
+        await engine.dispose()
+    return lines
 
 
 async def _load_demo(settings: Settings, patients: int, seed: int) -> int:
