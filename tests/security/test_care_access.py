@@ -193,3 +193,31 @@ def test_care_links_follow_the_resources_that_state_them(country: Country) -> No
     }
     assert country.system.delete("/Encounter/leyla-at-mind").status_code == 200
     assert country.realm.run(links) == {("leyla", "clinic-a", "Patient")}
+
+
+def test_conditional_writes_neither_find_nor_return_what_one_may_not_see(country: Country) -> None:
+    aysel = country.as_("aysel")
+    probe = observation("probe", "tural", "75622-1")
+    del probe["id"]
+    exists = {"If-None-Exist": "code=75622-1&subject=Patient/tural"}
+    answer = aysel.post("/Observation", json=probe, headers=exists)
+    _refused(answer)
+    assert "tural-hiv" not in answer.text
+    # Within her care the same request finds the match, as a conditional create should.
+    mine = observation("again", "leyla", "8480-6")
+    del mine["id"]
+    found = aysel.post(
+        "/Observation", json=mine, headers={"If-None-Exist": "subject=Patient/leyla&code=8480-6"}
+    )
+    assert found.status_code == 200 and found.json()["id"] == "leyla-bp"
+    # A conditional update cannot reach another patient's resource through its criteria either.
+    update = aysel.put(
+        "/Observation", params={"code": "75622-1", "subject": "Patient/tural"}, json=probe
+    )
+    _refused(update)
+    assert (
+        country.system.get("/Observation", params={"code": "75622-1", "_summary": "count"}).json()[
+            "total"
+        ]
+        == 1
+    )

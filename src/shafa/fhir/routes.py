@@ -1044,7 +1044,7 @@ class FhirApi:
         call = Call(request, self.engine, self.settings, self.search_engine)
         # Mounted under /fhir, the path here is what follows the base.
         path = scope["path"][len(scope.get("root_path", "")) :]
-        guarded = None
+        guarded = searched = None
         try:
             handler = _route(call, path)
             if self.settings.fhir_auth_required and handler not in _PUBLIC:
@@ -1052,6 +1052,7 @@ class FhirApi:
                 call.action = _ACTIONS.get(handler)
                 if call.access is not None:
                     guarded = store.WRITE_GUARD.set(call.access.write_guard(store.now()))
+                    searched = store.WRITE_SEARCH_BOUND.set(call.bound)
             response = await handler(call)
             await self._audit(call, response.status_code)
         except FhirError as error:
@@ -1073,6 +1074,8 @@ class FhirApi:
         finally:
             if guarded is not None:
                 store.WRITE_GUARD.reset(guarded)
+            if searched is not None:
+                store.WRITE_SEARCH_BOUND.reset(searched)
         await response(scope, receive, send)
 
 

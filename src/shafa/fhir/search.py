@@ -866,7 +866,7 @@ async def conditional_matches(
             f"Conditional {what} needs search criteria that select resources",
         )
     await store.lock_criteria(conn, f"{res_type}?{sorted(pairs)}")
-    return await matching(conn, res_type, found, limit=2)
+    return await matching(conn, res_type, found, limit=2, bound=store.WRITE_SEARCH_BOUND.get())
 
 
 @dataclass(frozen=True, slots=True)

@@ -116,6 +116,10 @@ Bound = Callable[[Any], ColumnElement[bool]]
 # None for systems, which only their scopes bound.
 WriteGuard = Callable[[AsyncConnection, set[tuple[str, str]]], Awaitable[None]]
 WRITE_GUARD: ContextVar[WriteGuard | None] = ContextVar("write_guard", default=None)
+# What the caller of the request may see, for the searches a write makes on their behalf
+# (conditional create, update, patch and delete; conditional references in a transaction): a
+# match they may not see must neither decide the outcome nor be returned to them.
+WRITE_SEARCH_BOUND: ContextVar[Bound | None] = ContextVar("write_search_bound", default=None)
 
 
 @dataclass(slots=True)
