@@ -52,6 +52,7 @@ import binascii
 import hashlib
 import json
 import logging
+import secrets
 import uuid
 from collections.abc import AsyncIterator, Collection, Sequence
 from dataclasses import dataclass, field
@@ -62,8 +63,10 @@ from typing import Any
 import uuid6
 from sqlalchemy import (
     ARRAY,
+    BigInteger,
     ColumnElement,
     Select,
+    SmallInteger,
     String,
     and_,
     bindparam,
@@ -326,23 +329,121 @@ async def _append_batch(conn: AsyncConnection, chain: int, rows: list[dict[str, 
     if head is None:
         await _create_chain(conn, chain)
         head = (await conn.execute(head_query)).one()
-    seq, prev_hash, stored, indexed = head.seq, head.hash, [], []
+    stored, indexed = _linked(rows, chain, head.seq, head.hash)
+    await conn.execute(audit_log.insert(), stored)
+    if indexed:
+        patients = [{"patient_id": p, "recorded": r, "record_id": i} for p, r, i in indexed]
+        await conn.execute(audit_patients.insert(), patients)
+    last = stored[-1]
+    await conn.execute(
+        audit_chains.update().where(c.chain == chain),
+        {"seq": last["seq"], "prev_hash": last["prev_hash"], "hash": last["hash"]},
+    )
+
+
+def _postgresql_type(column: Any) -> str:
+    kind = column.type
+    if isinstance(kind, UtcDateTime):
+        return "timestamp"
+    if isinstance(kind, SmallInteger):
+        return "smallint"
+    if isinstance(kind, BigInteger):
+        return "bigint"
+    return "text"
+
+
+def _batch_statement_postgresql() -> tuple[str, tuple[str, ...]]:
+    """One PostgreSQL statement that appends a batch after a known head of a chain, or nothing.
+
+    Parameters: $1 the new head seq, $2 its prev_hash, $3 its hash, $4 the chain, $5 the seq
+    the head must still be at (compare-and-set: another writer that moved it meanwhile makes
+    the statement change nothing and return 0), then one array per audit_log column and three
+    for audit_patients. One round trip for a whole batch, in autocommit; the SQL is built from
+    the tables' own column names only.
+    """
+    columns = tuple(column.name for column in audit_log.columns)
+    arrays = ", ".join(
+        f"${number}::{_postgresql_type(column)}[]"
+        for number, column in enumerate(audit_log.columns, start=6)
+    )
+    patients = len(columns) + 6
+    # The tables' own column names and numbered parameters only, hence the noqa.
+    sql = (
+        "WITH head AS (UPDATE audit_chains SET seq = $1, prev_hash = $2, hash = $3 "  # noqa: S608
+        "WHERE chain = $4 AND seq = $5 RETURNING chain), "
+        f"log AS (INSERT INTO audit_log ({', '.join(columns)}) "
+        f"SELECT * FROM unnest({arrays}) WHERE EXISTS (SELECT 1 FROM head)), "
+        "pat AS (INSERT INTO audit_patients (patient_id, recorded, record_id) "
+        f"SELECT * FROM unnest(${patients}::text[], ${patients + 1}::timestamp[], "
+        f"${patients + 2}::text[]) WHERE EXISTS (SELECT 1 FROM head)) "
+        "SELECT count(*) FROM head"
+    )
+    return sql, columns
+
+
+_BATCH_POSTGRESQL, _BATCH_COLUMNS = _batch_statement_postgresql()
+
+
+def _linked(
+    rows: list[dict[str, Any]], chain: int, seq: int, prev_hash: str
+) -> tuple[list[dict[str, Any]], list[tuple[str, datetime, str]]]:
+    """The rows with their places and hashes after the head (seq, prev_hash), and the rows of
+    audit_patients they need."""
+    stored, indexed = [], []
     for row in rows:
         seq += 1
         link = link_hash(prev_hash, content_hash(row))
         stored.append(row | {"chain": chain, "seq": seq, "prev_hash": prev_hash, "hash": link})
-        indexed += [
-            {"patient_id": p, "recorded": row["recorded"], "record_id": row["id"]}
-            for p in json.loads(row["patients"])
-        ]
+        indexed += [(p, row["recorded"], row["id"]) for p in json.loads(row["patients"])]
         prev_hash = link
-    await conn.execute(audit_log.insert(), stored)
-    if indexed:
-        await conn.execute(audit_patients.insert(), indexed)
-    await conn.execute(
-        audit_chains.update().where(c.chain == chain),
-        {"seq": seq, "prev_hash": stored[-1]["prev_hash"], "hash": prev_hash},
-    )
+    return stored, indexed
+
+
+async def _append_batch_postgresql(
+    engine: AsyncEngine, chain: int, head: tuple[int, str], rows: list[dict[str, Any]]
+) -> tuple[int, str] | None:
+    """Append the rows after the head if the chain is still there; the new head, or None when
+    another writer moved the chain meanwhile (nothing is written then)."""
+    seq, prev_hash = head
+    stored, indexed = _linked(rows, chain, seq, prev_hash)
+    plain = [[_naive(row[name]) for row in stored] for name in _BATCH_COLUMNS]
+    last = stored[-1]
+    async with single_statement(engine) as conn:
+        raw = await conn.get_raw_connection()
+        driver = raw.driver_connection
+        assert driver is not None
+        moved = await driver.fetchval(
+            _BATCH_POSTGRESQL,
+            last["seq"],
+            last["prev_hash"],
+            last["hash"],
+            chain,
+            seq,
+            *plain,
+            [p for p, _, _ in indexed],
+            [_naive(recorded) for _, recorded, _ in indexed],
+            [record_id for _, _, record_id in indexed],
+        )
+    return (last["seq"], last["hash"]) if moved else None
+
+
+def _naive(value: Any) -> Any:
+    # UtcDateTime's bind processing, which the driver does not know: naive UTC.
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.astimezone(UTC).replace(tzinfo=None)
+    return value
+
+
+async def _head(engine: AsyncEngine, chain: int) -> tuple[int, str]:
+    """The head of a chain as committed now (made if the chain has none yet)."""
+    c = audit_chains.c
+    query = select(c.seq, c.hash).where(c.chain == chain)
+    async with write_transaction(engine) as conn:
+        head = (await conn.execute(query)).first()
+        if head is None:
+            await _create_chain(conn, chain)
+            head = (await conn.execute(query)).one()
+    return head.seq, head.hash
 
 
 async def record(conn: AsyncConnection, entry: AuditRecord) -> str:
@@ -400,6 +501,7 @@ class AuditRecorder:
         batch_size: int = 256,
         interval: float = 0.001,
         max_buffered: int = 4096,
+        chain: int | None = None,
     ) -> None:
         if batch_size < 1 or max_buffered < 1 or interval < 0:
             raise ValueError("batch_size and max_buffered must be positive, interval not negative")
@@ -413,6 +515,11 @@ class AuditRecorder:
         self._task: asyncio.Task[None] | None = None
         self._closing = False
         self._held = 0  # slots of _room taken
+        # On PostgreSQL the recorder appends to one chain and remembers its head, so a batch
+        # is one statement; another writer moving that chain sends it to read the head again,
+        # or to another chain (see _flush).
+        self._chain = secrets.randbelow(CHAINS) if chain is None else chain % CHAINS
+        self._head: tuple[int, str] | None = None
 
     @property
     def buffered(self) -> int:
@@ -477,9 +584,13 @@ class AuditRecorder:
     async def _flush(self, batch: list[_Buffered]) -> None:
         rows = [buffered.row for buffered in batch]
         try:
-            async with write_transaction(self.engine) as conn:
-                await _append_batch(conn, _chain_of(rows[0]["id"]), rows)
+            if self.engine.dialect.name == "postgresql":
+                await self._append_postgresql(rows)
+            else:
+                async with write_transaction(self.engine) as conn:
+                    await _append_batch(conn, _chain_of(rows[0]["id"]), rows)
         except Exception as error:  # every waiter gets it; the recorder goes on
+            self._head = None
             self._fail(batch, error)
             return
         except BaseException:  # cancelled with the loop: the outcome is unknown, say so
@@ -489,6 +600,21 @@ class AuditRecorder:
             if buffered.done is not None and not buffered.done.done():
                 buffered.done.set_result(None)
         self._release(len(batch))
+
+    async def _append_postgresql(self, rows: list[dict[str, Any]]) -> None:
+        for attempt in range(CHAINS):
+            if self._head is None:
+                self._head = await _head(self.engine, self._chain)
+            moved = await _append_batch_postgresql(self.engine, self._chain, self._head, rows)
+            if moved is not None:
+                self._head = moved
+                return
+            # Another writer appended to this chain: read its head again, and after a second
+            # miss try another chain, so that recorders of several processes drift apart.
+            self._head = None
+            if attempt:
+                self._chain = (self._chain + 1 + secrets.randbelow(CHAINS - 1)) % CHAINS
+        raise RuntimeError("Every audit chain kept moving under this recorder")
 
     def _fail(self, batch: list[_Buffered], error: BaseException) -> None:
         if batch:
