@@ -992,6 +992,8 @@ class FhirApi:
             by_action[call.action] = ({}, {asked: None} if asked else {})
         access, request = call.access, call.request
         user = access.user
+        client = request.scope.get("client")
+        query = request.scope.get("query_string", b"")[:2000].decode("latin-1") or None
         for action, (patients, resources) in by_action.items():
             if not patients and not personal and not failed:
                 continue
@@ -1007,10 +1009,10 @@ class FhirApi:
                 patients=tuple(patients)[:MAX_AUDITED],
                 resources=tuple(resources)[:MAX_AUDITED],
                 purpose="TREAT" if access.professional else None,
-                source_ip=request.client.host if request.client else None,
+                source_ip=client[0] if client else None,
                 user_agent=request.headers.get("user-agent"),
                 request_id=(request.headers.get("x-request-id") or "")[:128] or None,
-                query=str(request.url.query)[:2000] or None,
+                query=query,
             )
             if action in _DISCLOSING:
                 await self.recorder.record(record)  # no record, no disclosure: raises

@@ -60,6 +60,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+import orjson
 import uuid6
 from sqlalchemy import (
     ARRAY,
@@ -197,7 +198,8 @@ class Verification:
 
 
 def _dump(values: Sequence[str]) -> str:
-    return json.dumps(list(values), separators=(",", ":"), ensure_ascii=False)
+    # orjson writes what json.dumps(separators=(",", ":"), ensure_ascii=False) writes, faster.
+    return orjson.dumps(list(values)).decode()
 
 
 _CHAIN_COLUMNS = frozenset({"chain", "seq", "prev_hash", "hash"})
@@ -209,12 +211,13 @@ def content_hash(row: dict[str, Any]) -> str:
     Canonical JSON: keys sorted, no whitespace, UTF-8, the instant as ISO 8601 UTC with
     microseconds, the JSON-array columns parsed (equal lists hash equal however spelt).
     """
-    content = {name: value for name, value in row.items() if name not in _CHAIN_COLUMNS}
+    # Column names read back may be str subclasses (quoted_name), which orjson will not key by.
+    content = {str(name): value for name, value in row.items() if name not in _CHAIN_COLUMNS}
     content["recorded"] = content["recorded"].astimezone(UTC).isoformat(timespec="microseconds")
-    content["patients"] = json.loads(content["patients"])
-    content["resources"] = json.loads(content["resources"])
-    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    content["patients"] = orjson.loads(content["patients"])
+    content["resources"] = orjson.loads(content["resources"])
+    # The bytes of json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False).
+    return hashlib.sha256(orjson.dumps(content, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
 def link_hash(prev_hash: str, content: str) -> str:
