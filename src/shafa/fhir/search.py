@@ -649,7 +649,7 @@ def _chain(res_type: str, c: Criterion, bound: Bound | None = None) -> Select[An
             _condition(target, rest, chained, bound),
         )
         if bound is not None:
-            ids = ids.where(bound(chained))
+            ids = ids.where(bound.condition(chained))
         options.append(
             and_(idx_reference.c.target_type == target, idx_reference.c.target_id.in_(ids))
         )
@@ -678,7 +678,7 @@ def _has(
         _condition(source, inner_criterion, sources, bound),
     )
     if bound is not None:
-        matching_sources = matching_sources.where(bound(sources))
+        matching_sources = matching_sources.where(bound.condition(sources))
     r = idx_reference.c
     pointed = select(r.target_id).where(
         r.res_type == source,
@@ -728,7 +728,12 @@ def select_matches(
     """SELECT of the live resources of res_type meeting every criterion; only those the caller
     may see when bound is given (security.access.AccessContext.bound)."""
     query = _live(res_type).where(*(_condition(res_type, c, resources, bound) for c in found))
-    return query if bound is None else query.where(bound(resources))
+    return query if bound is None else query.where(bound.condition(resources))
+
+
+def _params(bound: Bound | None) -> dict[str, Any]:
+    """The values of the bound's parameters, for a statement it is in."""
+    return {} if bound is None else dict(bound.params)
 
 
 async def count(
@@ -736,7 +741,7 @@ async def count(
 ) -> int:
     """How many live resources match (of those the caller may see when bound is given)."""
     query = select(func.count()).select_from(select_matches(res_type, found, bound).subquery())
-    return int((await conn.execute(query)).scalar_one())
+    return int((await conn.execute(query, _params(bound))).scalar_one())
 
 
 @dataclass(frozen=True, slots=True)
@@ -823,11 +828,11 @@ async def matching(
     query = select_matches(res_type, found, bound)
     if cursor is not None and cursor.before:
         query = query.where(resources.c.pk < cursor.pk).order_by(resources.c.pk.desc())
-        return list(reversed(list(await conn.execute(query.limit(limit)))))
+        return list(reversed(list(await conn.execute(query.limit(limit), _params(bound)))))
     if cursor is not None:
         query = query.where(resources.c.pk > cursor.pk)
     query = query.order_by(*_order_by(res_type, sort or []))
-    return list(await conn.execute(query.limit(limit).offset(offset)))
+    return list(await conn.execute(query.limit(limit).offset(offset), _params(bound)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -985,7 +990,8 @@ async def included(
                 continue
             statement = _include_statement(include)
             if bound is not None:
-                statement = statement.where(bound(resources))
+                statement = statement.where(bound.condition(resources))
+                params = {**params, **bound.params}
             for row in await conn.execute(statement, params):
                 if row.pk not in seen:
                     seen.add(row.pk)

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 import uuid6
@@ -21,6 +21,7 @@ from sqlalchemy import (
     Column,
     ColumnElement,
     Numeric,
+    Select,
     String,
     Table,
     TextClause,
@@ -105,9 +106,19 @@ class Write:
     server_id: bool = False  # fhir_id came from new_id() just now
 
 
-# A condition on a resources row (or an alias of it) that is true for what the caller may see
-# (security.access.AccessContext.bound); None where nothing bounds the caller.
-Bound = Callable[[Any], ColumnElement[bool]]
+@dataclass(frozen=True, slots=True)
+class Bound:
+    """What the caller may see (security.access.AccessContext.bound); None where nothing
+    bounds the caller.
+
+    condition(row) is a condition on a resources row (or an alias of it) with named bind
+    parameters, built once for each row it is asked of, so that statements stay cached; params
+    gives their values, for every statement the condition is put in.
+    """
+
+    condition: Callable[[Any], ColumnElement[bool]]
+    params: Mapping[str, Any]
+
 
 # Checks a write against the caller's access rules inside its transaction, after the store has
 # written it (and the care relationships it states), given (type, patient) for every resource
@@ -787,7 +798,7 @@ async def history(
             exists_().where(
                 current.c.pk == v.resource_pk,
                 current.c.patient_id.is_not_distinct_from(v.patient_id),
-                bound(current),
+                bound.condition(current),
             )
         )
     if res_type is not None:
@@ -796,8 +807,11 @@ async def history(
         conditions.append(v.fhir_id == fhir_id)
     if since is not None:
         conditions.append(v.last_updated >= since)
+    params = dict(bound.params) if bound is not None else {}
     total = (
-        await conn.execute(select(func.count()).select_from(resource_versions).where(*conditions))
+        await conn.execute(
+            select(func.count()).select_from(resource_versions).where(*conditions), params
+        )
     ).scalar_one()
     rows = await conn.execute(
         select(
@@ -814,9 +828,18 @@ async def history(
         .where(*conditions)
         .order_by(v.last_updated.desc(), v.resource_pk.desc(), v.version.desc())
         .limit(count)
-        .offset(offset)
+        .offset(offset),
+        params,
     )
     return HistoryPage([_stored(row, row.method) for row in rows], total)
+
+
+@lru_cache(maxsize=64)
+def _visibility(condition: Callable[[Any], ColumnElement[bool]]) -> Select[Any]:
+    r = resources.c
+    return select(condition(resources).label("visible"), r.patient_id, r.pk).where(
+        r.res_type == bindparam("res_type"), r.fhir_id == bindparam("fhir_id")
+    )
 
 
 async def may_see(
@@ -828,14 +851,8 @@ async def may_see(
     it is the one for another patient's resource: asking tells nothing of what exists. A
     version from when the resource belonged to another patient is "no" too.
     """
-    r = resources.c
-    row = (
-        await conn.execute(
-            select(bound(resources).label("visible"), r.patient_id, r.pk).where(
-                r.res_type == res_type, r.fhir_id == fhir_id
-            )
-        )
-    ).first()
+    params = {**bound.params, "res_type": res_type, "fhir_id": fhir_id}
+    row = (await conn.execute(_visibility(bound.condition), params)).first()
     if row is None:
         return res_type not in patient_compartment_params()
     if not row.visible:

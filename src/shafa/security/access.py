@@ -19,16 +19,17 @@ store and search apply wherever rows are read (results, counts, _include, chains
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import String, bindparam, or_
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
 from shafa.fhir.errors import FhirError, Issue
 from shafa.fhir.store import Bound, WriteGuard
 from shafa.security.accounts import Identity
-from shafa.security.care import CareScope, clinical, finds_patients
+from shafa.security.care import SEES_PATIENT, CareScope, clinical, finds_patients, visible
 from shafa.security.rules import Role
 from shafa.security.scopes import Context, Interaction, Scopes, access
 from shafa.security.tokens import TokenClaims
@@ -91,7 +92,8 @@ class AccessContext:
             for res_type, patient in sorted(touched):
                 if res_type == "Patient" and care.keeps_registry:
                     continue
-                if not (await conn.execute(select(care.sees_patient(patient)))).scalar():
+                params = {**care.params, "care_patient": patient}
+                if not (await conn.execute(SEES_PATIENT, params)).scalar():
                     raise forbidden(
                         f"You may not write {res_type} data of Patient/{patient}: no care "
                         "relationship of yours or your organisation's, and no break-the-glass"
@@ -104,13 +106,13 @@ class AccessContext:
         bound it (a system)."""
         patient = compartment(self)
         if patient is not None:
-            return lambda row: _own_or_nobodys(row, patient)
+            return Bound(_own_or_nobodys, {"bound_patient": patient})
         care = self.care(moment)
         if care is not None:
-            return care.visible
+            return Bound(visible, care.params)
         if "user" in self.contexts():
             # A user-context token that is not a professional's account sees no patient data.
-            return lambda row: row.c.patient_id.is_(None)
+            return Bound(_nobodys, {})
         return None
 
     def contexts(self) -> tuple[Context, ...]:
@@ -171,5 +173,12 @@ def compartment(context: AccessContext | None) -> str | None:
 _VERBS = {"c": "creating", "r": "reading", "u": "updating", "d": "deleting", "s": "searching"}
 
 
-def _own_or_nobodys(row: Any, patient: str) -> ColumnElement[bool]:
+@lru_cache(maxsize=256)
+def _own_or_nobodys(row: Any) -> ColumnElement[bool]:
+    patient = bindparam("bound_patient", type_=String)
     return or_(row.c.patient_id == patient, row.c.patient_id.is_(None))
+
+
+@lru_cache(maxsize=256)
+def _nobodys(row: Any) -> ColumnElement[bool]:
+    return row.c.patient_id.is_(None)

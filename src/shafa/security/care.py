@@ -28,14 +28,16 @@ Consent into rows of consent_rules. Break-the-glass overrides a Consent, as emer
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, false, or_, select
+from sqlalchemy import BigInteger, Boolean, String, and_, bindparam, delete, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
 from shafa.db import bulk
 from shafa.db.tables import idx_token
+from shafa.db.types import UtcDateTime
 from shafa.fhir.indexing import date_range
 from shafa.security.rules import Role
 from shafa.security.tables import break_glass, care_links, consent_rules
@@ -354,18 +356,108 @@ async def project(conn: AsyncConnection, written: list[Written]) -> None:
 
 # --- The SQL that bounds what a professional sees ------------------------------------------
 
+# The conditions are built once for each resources row (table or alias) with these named
+# parameters, whose values CareScope.params gives: building them for every request cost more
+# than the read they guard.
+_USER = bindparam("care_user", type_=BigInteger)
+_ORG = bindparam("care_org", type_=String)
+_PRACTITIONER = bindparam("care_practitioner", type_=String)
+_MOMENT = bindparam("care_moment", type_=UtcDateTime)
+_SEES_PATIENTS = bindparam("care_sees_patients", type_=Boolean)
+_PATIENT = bindparam("care_patient", type_=String)
 
-def _live(table: Any, moment: datetime) -> ColumnElement[bool]:
+
+def _live(table: Any) -> ColumnElement[bool]:
     return and_(
-        or_(table.c.starts.is_(None), table.c.starts <= moment),
-        or_(table.c.ends.is_(None), table.c.ends > moment),
+        or_(table.c.starts.is_(None), table.c.starts <= _MOMENT),
+        or_(table.c.ends.is_(None), table.c.ends > _MOMENT),
     )
+
+
+def _cares_for(patient_id: Any) -> ColumnElement[bool]:
+    """The professional's organisation or the professional has a live relationship (a NULL
+    organisation or practitioner matches nothing)."""
+    link = care_links.c
+    return exists().where(
+        link.patient_id == patient_id,
+        or_(link.organization_id == _ORG, link.practitioner_id == _PRACTITIONER),
+        _live(care_links),
+    )
+
+
+def _broke_glass(patient_id: Any) -> ColumnElement[bool]:
+    g = break_glass.c
+    return exists().where(
+        g.user_id == _USER, g.patient_id == patient_id, g.started <= _MOMENT, g.expires > _MOMENT
+    )
+
+
+def _hidden(row: Any) -> ColumnElement[bool]:
+    """The patient's Consent hides this resource from the professional's organisation."""
+    deny = consent_rules.alias("deny")
+    permit = consent_rules.alias("permit")
+    t = idx_token.c
+    # Nested two levels down, it must be told what to correlate: everything but its own.
+    labelled = (
+        exists()
+        .where(
+            t.resource_pk == row.c.pk,
+            t.param == "_security",
+            t.system == deny.c.label_system,
+            t.code == deny.c.label_code,
+        )
+        .correlate_except(idx_token)
+    )
+    excepted = (
+        exists()
+        .where(
+            permit.c.source_pk == deny.c.source_pk,
+            permit.c.effect == "permit",
+            permit.c.label_system == deny.c.label_system,
+            permit.c.label_code == deny.c.label_code,
+            permit.c.organization_id == _ORG,
+            _live(permit),
+        )
+        .correlate_except(permit)
+    )
+    return (
+        select(deny.c.id)
+        .where(
+            deny.c.patient_id == row.c.patient_id,
+            deny.c.effect == "deny",
+            or_(deny.c.organization_id.is_(None), deny.c.organization_id == _ORG),
+            _live(deny),
+            labelled,
+            ~excepted,
+        )
+        .exists()
+    )
+
+
+@lru_cache(maxsize=256)
+def visible(row: Any) -> ColumnElement[bool]:
+    """The condition on a resources row (or an alias of it) for what a professional sees:
+    resources of no patient; any Patient if the role finds citizens; the data of patients in
+    their care that no Consent hides from them; everything of a patient they broke the glass
+    for. Parameters: CareScope.params."""
+    patient = row.c.patient_id
+    return or_(
+        patient.is_(None),
+        and_(row.c.res_type == "Patient", _SEES_PATIENTS),
+        _broke_glass(patient),
+        and_(_cares_for(patient), ~_hidden(row)),
+    )
+
+
+# Whether a professional may see a patient's data at all (care or glass): care_patient and
+# CareScope.params.
+SEES_PATIENT = select(or_(_broke_glass(_PATIENT), _cares_for(_PATIENT)))
 
 
 @dataclass(frozen=True, slots=True)
 class CareScope:
-    """What one professional may see and write at one moment, as SQL conditions on a
-    resources row.
+    """What one professional may see and write at one moment: the values of the parameters of
+    visible() and SEES_PATIENT.
 
     sees_patients: the role finds any citizen's Patient resource (demographics only), as a
     doctor must to start caring for a walk-in patient; the rest of the data still needs a
@@ -381,92 +473,16 @@ class CareScope:
     sees_patients: bool
     keeps_registry: bool = False  # writes citizens' Patient resources (the registry)
 
-    def cares_for(self, patient_id: Any) -> ColumnElement[bool]:
-        """The professional's organisation or the professional has a live relationship."""
-        link = care_links.c
-        who = []
-        if self.organization_id is not None:
-            who.append(link.organization_id == self.organization_id)
-        if self.practitioner_id is not None:
-            who.append(link.practitioner_id == self.practitioner_id)
-        if not who:
-            return false()
-        return exists().where(
-            link.patient_id == patient_id, or_(*who), _live(care_links, self.moment)
-        )
-
-    def broke_glass(self, patient_id: Any) -> ColumnElement[bool]:
-        g = break_glass.c
-        return exists().where(
-            g.user_id == self.user_id,
-            g.patient_id == patient_id,
-            g.started <= self.moment,
-            g.expires > self.moment,
-        )
-
-    def hidden(self, row: Any) -> ColumnElement[bool]:
-        """The patient's Consent hides this resource from the professional's organisation."""
-        deny = consent_rules.alias("deny")
-        permit = consent_rules.alias("permit")
-        t = idx_token.c
-        # Nested two levels down, it must be told what to correlate: everything but its own.
-        labelled = (
-            exists()
-            .where(
-                t.resource_pk == row.c.pk,
-                t.param == "_security",
-                t.system == deny.c.label_system,
-                t.code == deny.c.label_code,
-            )
-            .correlate_except(idx_token)
-        )
-        denied_to: ColumnElement[bool] = deny.c.organization_id.is_(None)
-        excepted: ColumnElement[bool] = false()
-        if self.organization_id is not None:
-            denied_to = or_(denied_to, deny.c.organization_id == self.organization_id)
-            excepted = (
-                exists()
-                .where(
-                    permit.c.source_pk == deny.c.source_pk,
-                    permit.c.effect == "permit",
-                    permit.c.label_system == deny.c.label_system,
-                    permit.c.label_code == deny.c.label_code,
-                    permit.c.organization_id == self.organization_id,
-                    _live(permit, self.moment),
-                )
-                .correlate_except(permit)
-            )
-        return (
-            select(deny.c.id)
-            .where(
-                deny.c.patient_id == row.c.patient_id,
-                deny.c.effect == "deny",
-                denied_to,
-                _live(deny, self.moment),
-                labelled,
-                ~excepted,
-            )
-            .exists()
-        )
-
-    def visible(self, row: Any) -> ColumnElement[bool]:
-        """The condition on a resources row (or an alias of it) for what this professional sees:
-        resources of no patient; any Patient if the role finds citizens; the data of patients
-        in their care that no Consent hides from them; everything of a patient they broke the
-        glass for."""
-        patient = row.c.patient_id
-        shown = [
-            patient.is_(None),
-            self.broke_glass(patient),
-            and_(self.cares_for(patient), ~self.hidden(row)),
-        ]
-        if self.sees_patients:
-            shown.insert(1, row.c.res_type == "Patient")
-        return or_(*shown)
-
-    def sees_patient(self, patient_id: str) -> ColumnElement[bool]:
-        """Whether the professional may see this patient's data at all (care or glass)."""
-        return or_(self.broke_glass(patient_id), self.cares_for(patient_id))
+    @property
+    def params(self) -> dict[str, Any]:
+        """The values of the conditions' parameters."""
+        return {
+            "care_user": self.user_id,
+            "care_org": self.organization_id,
+            "care_practitioner": self.practitioner_id,
+            "care_moment": self.moment,
+            "care_sees_patients": self.sees_patients,
+        }
 
 
 # --- Break-the-glass ------------------------------------------------------------------------
