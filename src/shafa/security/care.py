@@ -551,16 +551,6 @@ async def break_the_glass(
     return GlassBroken(**row._mapping)
 
 
-async def glass_broken(
-    conn: AsyncConnection, *, unreviewed: bool = True, limit: int = 100
-) -> list[GlassBroken]:
-    """Emergency accesses, newest first; only those not yet reviewed when unreviewed."""
-    query = select(break_glass).order_by(break_glass.c.started.desc(), break_glass.c.id.desc())
-    if unreviewed:
-        query = query.where(break_glass.c.reviewed_at.is_(None))
-    return [GlassBroken(**row._mapping) for row in await conn.execute(query.limit(limit))]
-
-
 async def review(
     conn: AsyncConnection, glass_id: int, *, reviewer_id: int, note: str, now: datetime
 ) -> GlassBroken:
