@@ -455,7 +455,7 @@ async def apply_writes(
         await care.project(
             conn,
             [
-                care.Written(p.pk, p.write.res_type, p.patient_id, p.write.resource)
+                care.Written(p.pk, p.write.res_type, p.patient_id, p.write.resource, p.created)
                 for p in changed
                 if p.pk is not None
             ],

@@ -282,6 +282,7 @@ class Written:
     res_type: str
     patient_id: str | None
     resource: dict[str, Any] | None
+    created: bool = False  # new (or back from deletion): it has no rows to replace
 
 
 async def project(conn: AsyncConnection, written: list[Written]) -> None:
@@ -290,10 +291,13 @@ async def project(conn: AsyncConnection, written: list[Written]) -> None:
     written = [w for w in written if w.res_type in PROJECTED_TYPES]
     if not written:
         return
-    pks = {w.pk for w in written}
     newest = {w.pk: w for w in written}  # a resource written twice in a batch: its last version
-    await conn.execute(delete(care_links).where(care_links.c.source_pk.in_(pks)))
-    await conn.execute(delete(consent_rules).where(consent_rules.c.source_pk.in_(pks)))
+    # Only what existed before has rows: a load of new resources deletes nothing (and does not
+    # scan a table the planner, before its next ANALYZE, believes empty).
+    stale = {w.pk for w in written if not w.created}
+    if stale:
+        await conn.execute(delete(care_links).where(care_links.c.source_pk.in_(stale)))
+        await conn.execute(delete(consent_rules).where(consent_rules.c.source_pk.in_(stale)))
     links, rules = [], []
     for w in newest.values():
         if w.resource is None or w.patient_id is None:
