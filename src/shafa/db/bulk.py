@@ -6,14 +6,13 @@ rolls back with everything else.
 """
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Table, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from shafa.db.types import UtcDateTime
+from shafa.db.types import UtcDateTime, naive_utc
 
 
 class DuplicateKey(Exception):
@@ -22,12 +21,6 @@ class DuplicateKey(Exception):
 
 # Below this many rows a multi-row INSERT beats COPY's extra round trips.
 COPY_THRESHOLD = 64
-
-
-def _naive_utc(value: Any) -> Any:
-    if isinstance(value, datetime) and value.tzinfo is not None:
-        return value.astimezone(UTC).replace(tzinfo=None)
-    return value
 
 
 def _copy_records(
@@ -41,7 +34,7 @@ def _copy_records(
     for row in rows:
         record = list(row)
         for i in datetimes:
-            record[i] = _naive_utc(record[i])
+            record[i] = naive_utc(record[i])
         records.append(record)
     return records
 

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shafa.db.bulk import DuplicateKey
+from shafa.db.types import naive_utc
 
 
 def _outside_transaction_on_postgresql(conn: AsyncConnection) -> bool:
@@ -35,13 +36,6 @@ def _compiled(statement: Executable) -> tuple[str, tuple[str, ...]]:
     """The statement as asyncpg takes it: $n placeholders, and the parameter names in order."""
     compiled = statement.compile(dialect=asyncpg_dialect.dialect())  # type: ignore[attr-defined]
     return compiled.string, tuple(compiled.positiontup or ())
-
-
-def _plain(value: Any) -> Any:
-    # UtcDateTime's bind processing, which the driver does not know: store naive UTC.
-    if isinstance(value, datetime) and value.tzinfo is not None:
-        return value.astimezone(UTC).replace(tzinfo=None)
-    return value
 
 
 def _aware(value: Any) -> Any:
@@ -69,7 +63,7 @@ async def fetch_one(
     driver = raw.driver_connection
     assert driver is not None
     try:
-        record = await driver.fetchrow(sql, *(_plain(params[name]) for name in names))
+        record = await driver.fetchrow(sql, *(naive_utc(params[name]) for name in names))
     except asyncpg.UniqueViolationError as error:
         raise DuplicateKey(str(error)) from error
     return None if record is None else {key: _aware(value) for key, value in record.items()}

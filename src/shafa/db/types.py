@@ -8,6 +8,14 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
 
+def naive_utc(value: Any) -> Any:
+    """UtcDateTime's bind processing for values sent to the driver directly (COPY, asyncpg
+    arrays): an aware datetime as naive UTC; any other value as it is."""
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.astimezone(UTC).replace(tzinfo=None)
+    return value
+
+
 class UtcDateTime(TypeDecorator[datetime]):
     """An aware UTC datetime stored as naive UTC.
 

@@ -335,8 +335,7 @@ async def _get_in_bundle(
         )
     fhir_id = check_id(segments[1])
     version = int(segments[3]) if len(segments) == 4 and segments[3].isdigit() else None
-    if bound is not None and not await store.may_see(conn, res_type, fhir_id, bound, version):
-        raise forbidden(f"You may not see {res_type}/{fhir_id}")
+    await _check_visible(conn, res_type, fhir_id, bound, version)
     if len(segments) == 2:
         shape = subsetting.parse_shape(dict(params), search=False)
         stored = await store.read(conn, res_type, fhir_id)
@@ -628,18 +627,28 @@ def _shaped(stored: store.Stored, shape: subsetting.Shape) -> Any:
     return shape.apply(stored.resource()) if shape.subsets else stored.content
 
 
-async def _may_see(call: Call, version: int | None = None) -> None:
+async def _check_visible(
+    conn: AsyncConnection,
+    res_type: str,
+    fhir_id: str,
+    bound: store.Bound | None,
+    version: int | None = None,
+) -> None:
     """403 unless the caller may see the resource, when something bounds what they see.
 
     Asked before the read, and the same for a resource of another patient, a deleted one or one
     never stored: the answer tells nothing of what exists (store.may_see).
     """
+    if bound is not None and not await store.may_see(conn, res_type, fhir_id, bound, version):
+        raise forbidden(f"You may not see {res_type}/{fhir_id}")
+
+
+async def _may_see(call: Call, version: int | None = None) -> None:
+    """_check_visible for the call's own resource, on a connection of its own."""
     if call.bound is None:
         return
     async with single_statement(call.engine) as conn:
-        visible = await store.may_see(conn, call.res_type, call.fhir_id, call.bound, version)
-    if not visible:
-        raise forbidden(f"You may not see {call.res_type}/{call.fhir_id}")
+        await _check_visible(conn, call.res_type, call.fhir_id, call.bound, version)
 
 
 async def read(call: Call) -> Response:
@@ -889,6 +898,10 @@ _ACTIONS: dict[Handler, audit.Action] = {
 _DISCLOSING = frozenset(
     {audit.Action.READ, audit.Action.VREAD, audit.Action.SEARCH, audit.Action.HISTORY}
 )
+# The handlers that write, which a professional's write guard and bound must reach in the store.
+_WRITERS = frozenset(
+    {h for h, needs in _NEEDS.items() if needs in ("c", "u", "d")} | {batch_or_transaction}
+)
 # The resources and patients one audit record lists at most (a page of a search, its includes).
 MAX_AUDITED = 1000
 # Verified tokens a worker keeps (each a few hundred bytes): more than its callers hold at once.
@@ -1052,7 +1065,8 @@ class FhirApi:
             if self.settings.fhir_auth_required and handler not in _PUBLIC:
                 await self._authorize(call, handler)
                 call.action = _ACTIONS.get(handler)
-                if call.access is not None:
+                if call.access is not None and handler in _WRITERS:
+                    # Only writes consult these: reads stay free of building them.
                     guarded = store.WRITE_GUARD.set(call.access.write_guard(store.now()))
                     searched = store.WRITE_SEARCH_BOUND.set(call.bound)
             response = await handler(call)

@@ -48,7 +48,7 @@ from shafa.db.tables import (
     resource_versions,
     resources,
 )
-from shafa.db.types import UtcDateTime
+from shafa.db.types import UtcDateTime, naive_utc
 from shafa.fhir import indexing, jsonio
 from shafa.fhir.compartments import owning_patient, patient_compartment_params
 from shafa.fhir.errors import FhirError, Issue, gone, not_found
@@ -750,9 +750,7 @@ async def _write_one_postgresql(conn: AsyncConnection, item: _Prepared, moment: 
         for position, column in enumerate(columns):
             values = [row[position] for row in rows]
             if isinstance(column.type, UtcDateTime):
-                values = [
-                    None if v is None else v.astimezone(UTC).replace(tzinfo=None) for v in values
-                ]
+                values = [naive_utc(v) for v in values]
             params[f"{kind}_{column.name}"] = values
     try:
         row = await direct.fetch_one(conn, _one_write_statement(is_update), params)

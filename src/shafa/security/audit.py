@@ -49,6 +49,7 @@ cost 0.26 + 0.12 ms at 3.8 times the rate (docs/security.md, "Throughput").
 import asyncio
 import base64
 import binascii
+import contextlib
 import hashlib
 import json
 import logging
@@ -82,7 +83,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shafa.db.engine import single_statement, write_transaction
-from shafa.db.types import UtcDateTime
+from shafa.db.types import UtcDateTime, naive_utc
 from shafa.security.tables import audit_chains, audit_log, audit_patients
 
 CHAINS = 16
@@ -409,7 +410,7 @@ async def _append_batch_postgresql(
     another writer moved the chain meanwhile (nothing is written then)."""
     seq, prev_hash = head
     stored, indexed = _linked(rows, chain, seq, prev_hash)
-    plain = [[_naive(row[name]) for row in stored] for name in _BATCH_COLUMNS]
+    plain = [[naive_utc(row[name]) for row in stored] for name in _BATCH_COLUMNS]
     last = stored[-1]
     async with single_statement(engine) as conn:
         raw = await conn.get_raw_connection()
@@ -424,17 +425,10 @@ async def _append_batch_postgresql(
             seq,
             *plain,
             [p for p, _, _ in indexed],
-            [_naive(recorded) for _, recorded, _ in indexed],
+            [naive_utc(recorded) for _, recorded, _ in indexed],
             [record_id for _, _, record_id in indexed],
         )
     return (last["seq"], last["hash"]) if moved else None
-
-
-def _naive(value: Any) -> Any:
-    # UtcDateTime's bind processing, which the driver does not know: naive UTC.
-    if isinstance(value, datetime) and value.tzinfo is not None:
-        return value.astimezone(UTC).replace(tzinfo=None)
-    return value
 
 
 async def _head(engine: AsyncEngine, chain: int) -> tuple[int, str]:
@@ -571,11 +565,10 @@ class AuditRecorder:
                 delay = self._buffer[0].arrived + self.interval - loop.time()
                 if len(self._buffer) < self.batch_size and not self._closing and delay > 0:
                     self._wake.clear()
-                    try:
+                    # Woken early by a full batch or close(), else when the oldest is due.
+                    with contextlib.suppress(TimeoutError):
                         async with asyncio.timeout(delay):
-                            await self._wake.wait()  # woken early by a full batch or close()
-                    except TimeoutError:
-                        pass
+                            await self._wake.wait()
                     continue
                 batch = self._buffer[: self.batch_size]
                 del self._buffer[: self.batch_size]

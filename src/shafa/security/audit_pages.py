@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from shafa.db.engine import write_transaction
 from shafa.security import accounts, audit, care
-from shafa.security.pages import _audit_entry, _engine, _expired_form, _same, current_session
+from shafa.security.pages import audit_entry, current_session, engine_of, expired_form, same_token
 from shafa.security.rules import InvalidUsername, Role
 from shafa.security.tables import break_glass, users
 from shafa.web.i18n import translations
@@ -65,7 +65,7 @@ async def _filters(request: Request, gettext: Any) -> Filters:
     else:
         if given["username"]:
             try:
-                user_id = await accounts.user_id_of(_engine(request), given["username"])
+                user_id = await accounts.user_id_of(engine_of(request), given["username"])
             except InvalidUsername:
                 user_id = None
             if user_id is None:
@@ -126,11 +126,11 @@ async def audit_log(request: Request) -> Response:
     if session is None:
         return RedirectResponse("/login", status_code=303)
     identity = session.identity
-    engine = _engine(request)
+    engine = engine_of(request)
     if identity.role is not Role.SYSTEM_ADMIN:
         await audit.record_now(
             engine,
-            _audit_entry(
+            audit_entry(
                 request,
                 audit.Action.ACCESS_REFUSED,
                 identity,
@@ -158,7 +158,7 @@ async def audit_log(request: Request) -> Response:
         if not filters.errors:
             await audit.record_now(
                 engine,
-                _audit_entry(
+                audit_entry(
                     request,
                     audit.Action.SEARCH,
                     identity,
@@ -200,7 +200,7 @@ async def _glass_rows(request: Request) -> list[Any]:
         .order_by(g.started.desc(), g.id.desc())
         .limit(PAGE_SIZE)
     )
-    async with _engine(request).connect() as conn:
+    async with engine_of(request).connect() as conn:
         return list(await conn.execute(query))
 
 
@@ -211,8 +211,8 @@ async def _admin(request: Request) -> accounts.LiveSession | Response:
         return RedirectResponse("/login", status_code=303)
     if session.identity.role is not Role.SYSTEM_ADMIN:
         await audit.record_now(
-            _engine(request),
-            _audit_entry(
+            engine_of(request),
+            audit_entry(
                 request,
                 audit.Action.ACCESS_REFUSED,
                 session.identity,
@@ -256,15 +256,15 @@ async def review_glass(
     if not isinstance(session, accounts.LiveSession):
         return session
     gettext = translations(language_of(request)).gettext
-    if not _same(csrf_token, session.csrf_token):
-        return _expired_form(request, gettext("Open the page again and repeat what you did."))
+    if not same_token(csrf_token, session.csrf_token):
+        return expired_form(request, gettext("Open the page again and repeat what you did."))
     text = " ".join(note.split())
     error = None
     if not 3 <= len(text) <= REVIEW_NOTE_LENGTH:
         error = gettext("Write what the review found, in 3 to 1000 characters.")
     else:
         try:
-            async with write_transaction(_engine(request)) as conn:
+            async with write_transaction(engine_of(request)) as conn:
                 await care.review(
                     conn,
                     glass_id,

@@ -34,7 +34,8 @@ MAX_NEXT = 4096  # an authorization request's URL, with its scopes and state, fi
 router = APIRouter(include_in_schema=False)
 
 
-def _engine(request: Request) -> AsyncEngine:
+def engine_of(request: Request) -> AsyncEngine:
+    """The application's database engine, for the pages of security/."""
     return request.app.state.engine
 
 
@@ -51,14 +52,15 @@ async def current_session(request: Request) -> LiveSession | None:
     session_id = request.cookies.get(SESSION_COOKIE)
     if not session_id:
         return None
-    return await accounts.session_identity(_engine(request), session_id, _now())
+    return await accounts.session_identity(engine_of(request), session_id, _now())
 
 
-def _same(given: str | None, expected: str | None) -> bool:
+def same_token(given: str | None, expected: str | None) -> bool:
+    """A form's CSRF token matches the expected one (compared in constant time)."""
     return bool(given) and bool(expected) and hmac.compare_digest(str(given), str(expected))
 
 
-def _audit_entry(
+def audit_entry(
     request: Request,
     action: audit.Action,
     identity: accounts.Identity | None = None,
@@ -80,7 +82,7 @@ def _audit_entry(
     )
 
 
-def _expired_form(request: Request, again: str) -> HTMLResponse:
+def expired_form(request: Request, again: str) -> HTMLResponse:
     """403 for a form posted without its CSRF token (from another site, or too old); again
     says, translated, what to do."""
     gettext = translations(language_of(request)).gettext
@@ -141,19 +143,19 @@ async def login(
     next: str = Form(default="", max_length=MAX_NEXT),
 ) -> Response:
     """Check the credentials; open a session and go on (to next or home), or show why not."""
-    if not _same(csrf_token, request.cookies.get(LOGIN_CSRF_COOKIE)):
+    if not same_token(csrf_token, request.cookies.get(LOGIN_CSRF_COOKIE)):
         gettext = translations(language_of(request)).gettext
-        return _expired_form(
+        return expired_form(
             request, gettext("Open the sign-in page again and repeat what you did.")
         )
     now = _now()
-    engine = _engine(request)
+    engine = engine_of(request)
     try:
         identity = await accounts.authenticate(engine, username, password, totp or None, now)
     except LoginRefused as refused:
         await audit.record_now(
             engine,
-            _audit_entry(
+            audit_entry(
                 request,
                 audit.Action.LOGIN_REFUSED,
                 outcome=audit.Outcome.REFUSED,
@@ -167,7 +169,7 @@ async def login(
     session = await accounts.open_session(engine, identity, now)
     await audit.record_now(
         engine,
-        _audit_entry(request, audit.Action.LOGIN, identity),
+        audit_entry(request, audit.Action.LOGIN, identity),
     )
     response = RedirectResponse(next_page(next), status_code=303)
     response.set_cookie(
@@ -187,12 +189,12 @@ async def logout(request: Request, csrf_token: str = Form(default="", max_length
     """End the session (a form post with the session's CSRF token, never a link)."""
     session = await current_session(request)
     if session is not None:
-        if not _same(csrf_token, session.csrf_token):
+        if not same_token(csrf_token, session.csrf_token):
             gettext = translations(language_of(request)).gettext
-            return _expired_form(request, gettext("Open the page again and repeat what you did."))
-        await accounts.close_session(_engine(request), request.cookies[SESSION_COOKIE], _now())
+            return expired_form(request, gettext("Open the page again and repeat what you did."))
+        await accounts.close_session(engine_of(request), request.cookies[SESSION_COOKIE], _now())
         await audit.record_now(
-            _engine(request), _audit_entry(request, audit.Action.LOGOUT, session.identity)
+            engine_of(request), audit_entry(request, audit.Action.LOGOUT, session.identity)
         )
     response = RedirectResponse("/", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
@@ -215,11 +217,11 @@ async def who_accessed(request: Request, patient_id: str) -> Response:
     if session is None:
         return RedirectResponse("/login", status_code=303)
     identity = session.identity
-    engine = _engine(request)
+    engine = engine_of(request)
     if identity.patient_id != patient_id:
         await audit.record_now(
             engine,
-            _audit_entry(
+            audit_entry(
                 request,
                 audit.Action.ACCESS_REFUSED,
                 identity,
@@ -404,7 +406,7 @@ async def authorize(request: Request) -> Response:
     session = await current_session(request)
     try:
         asked = await oauth.authorization_request(
-            _engine(request), request.query_params.multi_items(), _fhir_base(request)
+            engine_of(request), request.query_params.multi_items(), _fhir_base(request)
         )
     except AuthorizeError as refused:
         return _refused(request, refused, session)
@@ -428,14 +430,14 @@ async def consent(request: Request) -> Response:
     session = await current_session(request)
     form = await request.form()
     gettext = translations(language_of(request)).gettext
-    if session is None or not _same(str(form.get("csrf_token", "")), session.csrf_token):
-        return _expired_form(request, gettext("Go back to the app and start signing in again."))
+    if session is None or not same_token(str(form.get("csrf_token", "")), session.csrf_token):
+        return expired_form(request, gettext("Go back to the app and start signing in again."))
     pairs = [
         (name, value)
         for name, value in form.multi_items()
         if name in oauth.AUTHORIZE_PARAMETERS and isinstance(value, str)
     ]
-    engine = _engine(request)
+    engine = engine_of(request)
     try:
         asked = await oauth.authorization_request(engine, pairs, _fhir_base(request))
         grant = oauth.user_grant(asked, session.identity)
@@ -446,7 +448,7 @@ async def consent(request: Request) -> Response:
     decision = form.get("decision")
     if decision == "approve":
         settings: Settings = request.app.state.settings
-        entry = _audit_entry(
+        entry = audit_entry(
             request,
             audit.Action.LOGIN,
             identity,
@@ -462,7 +464,7 @@ async def consent(request: Request) -> Response:
     if decision == "deny":
         await audit.record_now(
             engine,
-            _audit_entry(
+            audit_entry(
                 request,
                 audit.Action.LOGIN_REFUSED,
                 identity,
@@ -475,4 +477,4 @@ async def consent(request: Request) -> Response:
         )
         denied = asked.refuse("access_denied", "The user denied the request")
         return RedirectResponse(denied.location or "/", status_code=303)
-    return _expired_form(request, gettext("Go back to the app and start signing in again."))
+    return expired_form(request, gettext("Go back to the app and start signing in again."))
