@@ -1,9 +1,10 @@
 """Settings: one typed object read from SHAFA_* environment variables, failing fast."""
 
 from functools import lru_cache
+from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -43,6 +44,12 @@ class Settings(BaseSettings):
     # Algorithm of the keys that sign access tokens (RFC 7518 §3.1); verification accepts no
     # other. ES256 tokens and keys are smaller and faster to make than RS256 ones.
     signing_algorithm: Literal["ES256", "RS256"] = "ES256"
+    # Encrypts the signing keys' private parts at rest (PKCS#8 under the passphrase), so a copy
+    # of the database or of a backup signs no token. Give it as a mounted secret file
+    # (SHAFA_SIGNING_KEY_PASSPHRASE_FILE) or directly; unset, keys are stored unencrypted, which
+    # suits development only. `shafa keys encrypt` encrypts keys made before it was set.
+    signing_key_passphrase: SecretStr | None = None
+    signing_key_passphrase_file: Path | None = None
     # Access tokens are short-lived (SMART App Launch 2.0 suggests minutes, not hours), so a
     # leaked token is worth little and a disabled client loses access quickly.
     access_token_seconds: int = Field(default=600, ge=60, le=3600)
@@ -56,6 +63,17 @@ class Settings(BaseSettings):
     # A web session ends after this long unused, and this long after login whatever happens.
     session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
     session_absolute_hours: int = Field(default=12, ge=1, le=24 * 30)
+    # A JSON file overriding the master patient index's match model (m and u of a field's
+    # agreement level, the thresholds): see docs/registries.md. Unset: the documented defaults.
+    mpi_model_file: Path | None = None
+
+    def key_passphrase(self) -> str | None:
+        """The signing keys' passphrase, from its file if one is named, else the variable."""
+        if self.signing_key_passphrase_file is not None:
+            return self.signing_key_passphrase_file.read_text().strip() or None
+        if self.signing_key_passphrase is not None:
+            return self.signing_key_passphrase.get_secret_value() or None
+        return None
 
 
 @lru_cache

@@ -12,13 +12,14 @@ from argon2 import PasswordHasher
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from shafa import registries
 from shafa.config import Settings
 from shafa.db.engine import create_engine, write_transaction
 from shafa.fhir import store
 from shafa.security import accounts
 from shafa.security.accounts import AccountError, Identity, LoginRefused, Refusal
 from shafa.security.rules import FIN_SYSTEM, Kind, LockoutPolicy, Role, SessionPolicy
-from shafa.security.tables import users
+from shafa.security.tables import login_throttle, users
 from tests.conftest import Database
 
 T = TypeVar("T")
@@ -208,15 +209,19 @@ def test_accounts_are_refused_without_their_links_or_with_a_taken_name(db: Datab
     play(db, story)
 
 
-def test_a_fin_carried_by_two_patients_is_refused(db: Database) -> None:
+def test_a_fin_is_carried_by_one_patient_so_an_account_finds_that_one(db: Database) -> None:
+    registries.install()  # as the application does: the citizens registry keeps a FIN unique
+
     async def story(engine: AsyncEngine) -> None:
         twin = RESOURCES[-1] | {"id": "elvin-twin"}
-        async with write_transaction(engine) as conn:
-            await store.apply_writes(conn, [store.Write("Patient", "elvin-twin", twin, "PUT")], NOW)
-        with pytest.raises(AccountError, match="Several Patients have FIN 7XYZ890"):
-            await accounts.add_citizen(
-                engine, username="elvin", password=PASSWORD, fin="7XYZ890", now=NOW
-            )
+        with pytest.raises(store.WriteRejected, match="already held by Patient/elvin"):
+            async with write_transaction(engine) as conn:
+                twin_write = store.Write("Patient", "elvin-twin", twin, "PUT")
+                await store.apply_writes(conn, [twin_write], NOW)
+        elvin = await accounts.add_citizen(
+            engine, username="elvin", password=PASSWORD, fin="7XYZ890", now=NOW
+        )
+        assert elvin.patient_id == "elvin"
 
     play(db, story)
 
@@ -329,6 +334,47 @@ def test_an_unknown_user_and_a_wrong_password_get_the_same_answer(db: Database) 
         malformed = await refusal(engine, "?", "not her password", None, NOW)
         answers = {(r.reason, r.until, str(r), r.args) for r in (wrong, unknown, malformed)}
         assert answers == {(Refusal.BAD_CREDENTIALS, None, "bad_credentials", ("bad_credentials",))}
+
+    play(db, story)
+
+
+def test_a_lockout_does_not_tell_which_usernames_exist(db: Database) -> None:
+    """An attacker who locks a name learns nothing: a real account and a name nobody has
+    lock after the same tries, for the same time, with the same answer."""
+
+    async def story(engine: AsyncEngine) -> None:
+        await add_leyla(engine)
+        answers = {}
+        for name in ("leyla", "leyla-nobody"):
+            for attempt in range(5):
+                refused = await refusal(engine, name, f"guess number {attempt}", None, NOW)
+                assert refused.reason is Refusal.BAD_CREDENTIALS
+            locked = await refusal(engine, name, "guess number 6", None, NOW)
+            answers[name] = (locked.reason, locked.until, str(locked))
+        assert answers["leyla"] == answers["leyla-nobody"]
+        assert answers["leyla"][:2] == (Refusal.LOCKED, NOW + timedelta(minutes=15))
+        later = NOW + timedelta(minutes=15)
+        assert (await refusal(engine, "leyla-nobody", "x", None, later)).reason is (
+            Refusal.BAD_CREDENTIALS
+        )
+        async with engine.connect() as conn:
+            kept = (await conn.execute(select(login_throttle))).all()
+        assert len(kept) == 1 and "leyla" not in repr(kept)  # only a digest of the name
+        # A day after the last try the count is forgotten (and the row gone).
+        await refusal(engine, "someone-else", "x", None, later + timedelta(days=1, seconds=1))
+        async with engine.connect() as conn:
+            digests = (await conn.execute(select(login_throttle.c.username_digest))).scalars()
+            assert len(list(digests)) == 1
+
+    play(db, story)
+
+
+def test_concurrent_guesses_at_an_unknown_name_get_the_allowed_tries_too(db: Database) -> None:
+    async def story(engine: AsyncEngine) -> None:
+        guesses = [login(engine, "nobody", f"guess number {n:02}", None, NOW) for n in range(20)]
+        results = await asyncio.gather(*guesses, return_exceptions=True)
+        reasons = [r.reason for r in results if isinstance(r, LoginRefused)]
+        assert (reasons.count(Refusal.BAD_CREDENTIALS), reasons.count(Refusal.LOCKED)) == (5, 15)
 
     play(db, story)
 

@@ -10,11 +10,12 @@ import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Row, and_, or_, select, update
+from sqlalchemy import Row, and_, delete, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -24,7 +25,7 @@ from shafa.fhir import jsonio, search, store
 from shafa.fhir.errors import FhirError
 from shafa.security import credentials, rules
 from shafa.security.rules import FIN_SYSTEM, Kind, Role
-from shafa.security.tables import sessions, users
+from shafa.security.tables import login_throttle, sessions, users
 
 Db = AsyncEngine | AsyncConnection
 
@@ -251,14 +252,13 @@ def _patient_name(patient: dict[str, Any]) -> str:
 
 
 async def patient_by_fin(conn: AsyncConnection, fin: str) -> tuple[str, dict[str, Any]]:
-    """The id and content of the one live Patient whose identifier is this FIN."""
+    """The id and content of the live Patient whose identifier is this FIN (the citizens
+    registry lets one live Patient only hold a FIN: registries.citizens.tables)."""
     fin = rules.normalise_fin(fin)
     found = search.criteria("Patient", [("identifier", f"{FIN_SYSTEM}|{fin}")])
-    matches = await search.matching(conn, "Patient", found, limit=2)
+    matches = await search.matching(conn, "Patient", found, limit=1)
     if not matches:
         raise AccountError(f"No Patient has FIN {fin} ({FIN_SYSTEM})")
-    if len(matches) > 1:
-        raise AccountError(f"Several Patients have FIN {fin}; merge them before adding an account")
     return matches[0].fhir_id, jsonio.parse(matches[0].content)
 
 
@@ -394,6 +394,51 @@ class _Unknown(Exception):
     """No account has this username."""
 
 
+# A guesser's count under a name no account has is forgotten a day after their last try.
+THROTTLE_KEPT = timedelta(days=1)
+
+
+async def _charge_unknown(
+    db: Db, username: str, now: datetime, policy: rules.LockoutPolicy
+) -> None:
+    """Count a try under a username no account has, as _charge counts an account's.
+
+    Otherwise a lockout would tell which usernames exist: five wrong passwords lock a real
+    account and, without this, nothing else. Raises LoginRefused(LOCKED) as for an account.
+    """
+    digest = hashlib.sha256(username.encode()).hexdigest()
+    t = login_throttle.c
+    insert = (postgresql if db.dialect.name == "postgresql" else sqlite).insert
+    async with _transaction(db) as conn:
+        await conn.execute(delete(login_throttle).where(t.last_attempt < now - THROTTLE_KEPT))
+        await conn.execute(
+            insert(login_throttle)
+            .values(username_digest=digest, failed_attempts=0, last_attempt=now)
+            .on_conflict_do_nothing(index_elements=["username_digest"])
+        )
+        # The row exists now; FOR UPDATE makes concurrent guesses count one after another
+        # (on SQLite the write transaction holds the database's one write lock already).
+        row = (
+            await conn.execute(
+                select(t.failed_attempts, t.locked_until)
+                .where(t.username_digest == digest)
+                .with_for_update()
+            )
+        ).one()
+        attempt = rules.charge_attempt(row.failed_attempts, row.locked_until, now, policy)
+        if attempt is None:
+            raise LoginRefused(Refusal.LOCKED, rules.locked_until(row.locked_until, now))
+        await conn.execute(
+            update(login_throttle)
+            .where(t.username_digest == digest)
+            .values(
+                failed_attempts=attempt.failed_attempts,
+                locked_until=attempt.locked_until,
+                last_attempt=now,
+            )
+        )
+
+
 async def authenticate(
     db: Db,
     username: str,
@@ -407,13 +452,16 @@ async def authenticate(
 
     Every try is counted before the password is checked, so concurrent guesses get no more than
     the policy's tries; an unknown username gets the same answer as a wrong password after the
-    same Argon2 work. Only a complete login clears the count.
+    same Argon2 work, and is locked after as many tries, for as long. Only a complete login
+    clears the count.
     """
     policy = policy or lockout_policy()
     try:
         name = rules.normalise_username(username)
         row = await _charge(db, name, now, policy)
-    except (rules.InvalidUsername, _Unknown):
+    except (rules.InvalidUsername, _Unknown) as error:
+        if isinstance(error, _Unknown):
+            await _charge_unknown(db, name, now, policy)
         await asyncio.to_thread(credentials.spend_like_a_verification, password)
         raise LoginRefused(Refusal.BAD_CREDENTIALS) from None
     # Argon2 takes ~0.1 s of CPU and releases the GIL: off the event loop, other requests go on.

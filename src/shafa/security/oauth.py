@@ -79,6 +79,7 @@ class Policy:
     access_lifetime: timedelta
     refresh_lifetime: timedelta
     code_lifetime: timedelta
+    key_passphrase: str | None = None
 
     @property
     def key_overlap(self) -> timedelta:
@@ -109,6 +110,7 @@ def policy(settings: Settings, server_root: str) -> Policy:
         timedelta(seconds=settings.access_token_seconds),
         timedelta(seconds=settings.refresh_token_seconds),
         timedelta(seconds=settings.authorization_code_seconds),
+        settings.key_passphrase(),
     )
 
 
@@ -263,7 +265,13 @@ async def _access_token(
     fhir_user: str | None = None,
     patient: str | None = None,
 ) -> dict[str, Any]:
-    key = await keys.signing_key(conn, now, policy.audience.algorithm, policy.key_overlap)
+    key = await keys.signing_key(
+        conn,
+        now,
+        policy.audience.algorithm,
+        policy.key_overlap,
+        passphrase=policy.key_passphrase,
+    )
     token, _claims = issue_access_token(
         key,
         policy.audience,
@@ -425,7 +433,13 @@ async def _id_token(
     conn: AsyncConnection, client: Client, grant: Any, scopes: Scopes, policy: Policy, now: datetime
 ) -> str:
     """OpenID Connect Core §3.1.3.3: the ID token of a code exchange granted openid."""
-    key = await keys.signing_key(conn, now, policy.audience.algorithm, policy.key_overlap)
+    key = await keys.signing_key(
+        conn,
+        now,
+        policy.audience.algorithm,
+        policy.key_overlap,
+        passphrase=policy.key_passphrase,
+    )
     return issue_id_token(
         key,
         policy.audience.issuer,

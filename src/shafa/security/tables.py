@@ -97,6 +97,20 @@ sessions = Table(
 )
 Index("ix_sessions_user", sessions.c.user_id)
 
+login_throttle = Table(
+    "login_throttle",
+    metadata,
+    # SHA-256 of the normalised username tried: the names guessers type are not kept.
+    Column("username_digest", String(64), primary_key=True),
+    Column("failed_attempts", Integer, nullable=False),
+    Column("locked_until", UtcDateTime, nullable=True),
+    Column("last_attempt", UtcDateTime, nullable=False),
+    CheckConstraint("failed_attempts >= 0", name="failed_attempts_not_negative"),
+    comment="Failed logins under usernames no account has, counted and locked as an account's "
+    "are, so that a lockout does not tell which usernames exist.",
+)
+Index("ix_login_throttle_last_attempt", login_throttle.c.last_attempt)
+
 
 # --- OAuth2 --------------------------------------------------------------------------------
 
