@@ -4,7 +4,7 @@ from functools import cache
 from typing import Any
 
 from shafa import __version__
-from shafa.fhir import indexing, search, searchparams
+from shafa.fhir import indexing, operations, search, searchparams
 from shafa.fhir.operations import validate
 from shafa.fhir.resource_types import RESOURCE_TYPES
 from shafa.security import audit_fhir
@@ -106,7 +106,11 @@ def _resources() -> list[dict[str, Any]]:
                 + ([f"{res_type}:*"] if references else []),
                 "searchRevInclude": _reverse_includes().get(res_type, []),
                 "searchParam": params,
-                "operation": [{"name": "validate", "definition": validate.DEFINITION["url"]}],
+                "operation": [{"name": "validate", "definition": validate.DEFINITION["url"]}]
+                + [
+                    {"name": op.name, "definition": op.definition["url"]}
+                    for op in operations.of_type(res_type)
+                ],
             }
         )
     return described
