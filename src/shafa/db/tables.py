@@ -137,11 +137,23 @@ def _index_table(name: str, comment: str, *value_columns: Column[Any]) -> Table:
 
 idx_string = _index_table(
     "idx_string",
-    "String search values: normalised (lower case, no accents) for matching, exact for :exact.",
+    "String search values: normalised (lower case, no accents) for matching, exact for :exact,"
+    " folded for the parameters a context folds (fhir.indexing.Folding).",
     Column("value", prefix_searched(INDEXED_TEXT), nullable=False),
     Column("exact", String(INDEXED_TEXT), nullable=False),
+    Column("folded", prefix_searched(INDEXED_TEXT), nullable=True),
 )
 Index("ix_idx_string_value", idx_string.c.res_type, idx_string.c.param, idx_string.c.value)
+# Only the folded rows (a few parameters of a few types) are in it, so it stays small.
+_FOLDED = text("folded IS NOT NULL")
+Index(
+    "ix_idx_string_folded",
+    idx_string.c.res_type,
+    idx_string.c.param,
+    idx_string.c.folded,
+    postgresql_where=_FOLDED,
+    sqlite_where=_FOLDED,
+)
 
 idx_token = _index_table(
     "idx_token",
@@ -157,6 +169,22 @@ Index(
     idx_token.c.code,
     idx_token.c.system,
 )
+
+
+def unique_token_index(name: str, res_type: str, param: str, system: str) -> Index:
+    """A partial unique index on idx_token: among live resources of res_type, at most one
+    holds a given code of param under system (a national ID, say).
+
+    A deleted resource has no index rows, so it holds nothing. The store refuses a write
+    that would break it before writing (fhir.unique), with a clear answer; the index is what
+    holds under concurrent writers. The values become SQL text, so they must be plain.
+    """
+    for value in (res_type, param, system):
+        if "'" in value or "\\" in value:
+            raise ValueError(f"{value!r} cannot be put in an index predicate")
+    where = text(f"res_type = '{res_type}' AND param = '{param}' AND system = '{system}'")
+    return Index(name, idx_token.c.code, unique=True, postgresql_where=where, sqlite_where=where)
+
 
 idx_date = _index_table(
     "idx_date",

@@ -51,6 +51,9 @@ parameter type) and, where the spec leaves room, HAPI FHIR's extractor:
   (Resource.text.div with its tags stripped and character references decoded), normalised as
   strings are; the first NARRATIVE_WORDS distinct words of a longer narrative.
 
+The store keeps a fourth value beside each string row, its folded form (or NULL), from the
+Folding a context installed for the parameter (see string_table_rows); extract() never folds.
+
 Special parameters (Location.near) get no rows.
 `_id` and `_lastUpdated` are columns of the store; `_content`, `_list`, `_query`, `_has` and
 `_type` are not values of a resource. Identical rows of a resource are written once.
@@ -161,6 +164,62 @@ def narrative_words(resource: dict[str, Any]) -> list[str]:
 def text_words(text: str) -> list[str]:
     """The normalised words of a text, as _text indexes and searches them."""
     return [word[:MAX_TEXT] for word in _WORD.findall(normalise_text(text))]
+
+
+# --- Foldings: a looser second form of some string parameters' values ---------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Folding:
+    """A second, looser form of a string parameter's values, matched by prefix beside the
+    normalised form: what HAPI FHIR's phonetic encoders do for its string parameters.
+
+    R4 search.html#string leaves matching beyond case and accents to the server; a context
+    that knows how its people's names are written installs one (the citizens registry folds
+    Azerbaijani and Russian spellings of a name together). The engine only stores and matches
+    what it is given.
+    """
+
+    key: Callable[[str], str]  # the folded form of a stored value, from its exact text
+    search_keys: Callable[[str], Sequence[str]]  # the folded prefixes a search value matches
+
+
+_FOLDINGS: dict[str, dict[str, Folding]] = {}
+
+
+def add_folding(resource_type: str, param: str, folding: Folding) -> None:
+    """Store and match the string parameter's values folded as well (see Folding)."""
+    _FOLDINGS.setdefault(resource_type, {})[param] = folding
+
+
+def remove_folding(resource_type: str, param: str) -> None:
+    """Stop folding a parameter's values (what add_folding did)."""
+    _FOLDINGS.get(resource_type, {}).pop(param, None)
+
+
+def folding(resource_type: str, param: str) -> Folding | None:
+    """The folding of a string parameter, if one is installed."""
+    foldings = _FOLDINGS.get(resource_type)
+    return foldings.get(param) if foldings else None
+
+
+def string_table_rows(
+    resource_type: str, rows: list[tuple[str, str, str]]
+) -> list[tuple[str, str, str, str | None]]:
+    """String rows as idx_string holds them: (param, normalised, exact, folded or None).
+
+    Folding keys are computed when rows are stored rather than in extract(), so the rows
+    extract() returns are the same whatever foldings are installed.
+    """
+    foldings = _FOLDINGS.get(resource_type)
+    if not foldings:
+        return [(*row, None) for row in rows]
+    stored = []
+    for param, normalised, exact in rows:
+        fold = foldings.get(param)
+        key = fold.key(exact)[:MAX_TEXT] if fold is not None else None
+        stored.append((param, normalised, exact, key or None))
+    return stored
 
 
 # --- Rows of each parameter type: (param code, values, rows to append to) ------------------------

@@ -259,18 +259,27 @@ def _of_type(res_type: str, c: Criterion) -> Select[Any]:
 
 
 def _string(res_type: str, c: Criterion) -> Select[Any]:
+    """Starts with (no modifier), contains, or equals (:exact) the value (R4 search.html#string),
+    case and accents aside; where a context folds the parameter (indexing.Folding), a folded
+    match counts too, except for :exact."""
     options: list[ColumnElement[bool]] = []
+    folding = indexing.folding(res_type, c.name)
+    s = idx_string.c
     for value in map(unescaped, c.values):
         if c.modifier == "exact":
-            options.append(idx_string.c.exact == value)
+            options.append(s.exact == value)
         elif c.modifier == "contains":
-            options.append(
-                idx_string.c.value.contains(indexing.normalise_text(value), autoescape=True)
-            )
+            options.append(s.value.contains(indexing.normalise_text(value), autoescape=True))
+            if folding is not None:
+                options += (
+                    s.folded.contains(key, autoescape=True) for key in folding.search_keys(value)
+                )
         elif c.modifier is None:
-            options.append(
-                idx_string.c.value.startswith(indexing.normalise_text(value), autoescape=True)
-            )
+            options.append(s.value.startswith(indexing.normalise_text(value), autoescape=True))
+            if folding is not None:
+                options += (
+                    s.folded.startswith(key, autoescape=True) for key in folding.search_keys(value)
+                )
         else:
             raise invalid(
                 f"Modifier :{c.modifier} is not supported on {c.name}", f"{c.name}:{c.modifier}"
