@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
-DEMO_PATIENTS ?= 200
+DEMO_CITIZENS ?= 2000
 
 .PHONY: install run test lint bench
 
@@ -20,7 +20,7 @@ install: $(INSTALLED)
 ## Install, migrate the embedded SQLite database, load demo data, serve http://$(HOST):$(PORT)/fhir
 run: install
 	$(BIN)/shafa db upgrade
-	$(BIN)/shafa demo --patients $(DEMO_PATIENTS) --accounts
+	$(BIN)/shafa demo --citizens $(DEMO_CITIZENS) --accounts
 	@echo "The demo's FHIR API takes requests without tokens (SHAFA_FHIR_AUTH_REQUIRED=false)."
 	SHAFA_FHIR_AUTH_REQUIRED=false $(BIN)/shafa serve --host $(HOST) --port $(PORT)
 

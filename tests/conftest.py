@@ -24,6 +24,9 @@ from shafa.app import create_app
 from shafa.config import Settings
 from shafa.db import migrate
 from shafa.db.tables import metadata
+from shafa.registries import medicines_tables as _medicines_tables  # noqa: F401 (joins metadata)
+from shafa.registries import tables as _registries_tables  # noqa: F401 (its tables join metadata)
+from shafa.registries.mpi import tables as _mpi_tables  # noqa: F401 (its tables join metadata)
 from shafa.security import tables as _security_tables  # noqa: F401 (its tables join metadata)
 
 PG_ADMIN_DSN = os.environ.get("SHAFA_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")

@@ -14,10 +14,12 @@ from shafa.fhir.store import now
 from shafa.security import accounts
 
 
-def shafa(*args: str, database: Path, stdin: str = "") -> subprocess.CompletedProcess[str]:
+def shafa(
+    *args: str, database: Path, stdin: str = "", env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "shafa", *args],
-        env=os.environ | {"SHAFA_DATABASE_URL": f"sqlite+aiosqlite:///{database}"},
+        env=os.environ | {"SHAFA_DATABASE_URL": f"sqlite+aiosqlite:///{database}"} | (env or {}),
         input=stdin,
         capture_output=True,
         text=True,
@@ -26,32 +28,31 @@ def shafa(*args: str, database: Path, stdin: str = "") -> subprocess.CompletedPr
     )
 
 
-def test_upgrade_then_demo_loads_the_synthetic_data_set_once(tmp_path: Path) -> None:
+def test_upgrade_then_demo_loads_the_synthetic_country_once(tmp_path: Path) -> None:
     database = tmp_path / "demo.db"
     assert shafa("db", "upgrade", database=database).returncode == 0
 
-    first = shafa("demo", "--patients", "6", database=database)
+    first = shafa("demo", "--citizens", "30", database=database)
     assert first.returncode == 0, first.stderr
-    assert "77 resources of 6 patients" in first.stdout  # 17 of them shared
-    again = shafa("demo", "--patients", "6", database=database)
+    assert re.search(r"Demo country: [\d,]+ resources of 30 citizens", first.stdout)
+    with sqlite3.connect(database) as conn:
+        before = dict(conn.execute("SELECT res_type, count(*) FROM resources GROUP BY res_type"))
+    again = shafa("demo", "--citizens", "30", database=database)
     assert again.returncode == 0, again.stderr
 
     with sqlite3.connect(database) as conn:
         counts = dict(conn.execute("SELECT res_type, count(*) FROM resources GROUP BY res_type"))
         versions = conn.execute("SELECT max(version) FROM resources").fetchone()[0]
-    assert counts == {
-        "Medication": 12,
-        "Organization": 5,
-        "Patient": 6,
-        "Encounter": 12,
-        "Observation": 30,
-        "MedicationRequest": 12,
-    }
+    assert counts == before
+    assert counts["Patient"] == 30
+    assert {"Organization", "Location", "Practitioner", "PractitionerRole", "Encounter"} <= set(
+        counts
+    )
     assert versions == 1  # loading twice changed nothing
 
 
 def test_demo_on_an_unmigrated_database_says_what_to_run(tmp_path: Path) -> None:
-    result = shafa("demo", "--patients", "1", database=tmp_path / "empty.db")
+    result = shafa("demo", "--citizens", "1", database=tmp_path / "empty.db")
     assert result.returncode != 0
     assert "shafa db upgrade" in result.stderr
 
@@ -59,14 +60,14 @@ def test_demo_on_an_unmigrated_database_says_what_to_run(tmp_path: Path) -> None
 def test_demo_accounts_are_made_once_and_their_printed_passwords_sign_in(tmp_path: Path) -> None:
     database = tmp_path / "demo.db"
     assert shafa("db", "upgrade", database=database).returncode == 0
-    first = shafa("demo", "--patients", "2", "--accounts", database=database)
+    first = shafa("demo", "--citizens", "2", "--accounts", database=database)
     assert first.returncode == 0, first.stderr
     citizen = re.search(r"demo\.citizen \(citizen, FIN (\w{7})\): password (\S+)", first.stdout)
     assert citizen, first.stdout
     assert re.search(
         r"demo\.doctor \(doctor\): password \S+, TOTP secret [A-Z2-7]{32}", first.stdout
     )
-    again = shafa("demo", "--patients", "2", "--accounts", database=database)
+    again = shafa("demo", "--citizens", "2", "--accounts", database=database)
     assert again.stdout.count(": exists") == 3
 
     async def sign_in() -> accounts.Identity:
@@ -79,4 +80,4 @@ def test_demo_accounts_are_made_once_and_their_printed_passwords_sign_in(tmp_pat
             await engine.dispose()
 
     identity = asyncio.run(sign_in())
-    assert (identity.fin, identity.patient_id) == (citizen.group(1), "pat-000001")
+    assert (identity.fin, identity.patient_id) == (citizen.group(1), "cit-00000001")

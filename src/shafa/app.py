@@ -11,12 +11,14 @@ from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shafa import registries, terminology
 from shafa.config import Settings, get_settings
 from shafa.db.engine import create_engine, create_search_engine
 from shafa.db.migrate import ensure_migrated
 from shafa.fhir import validation
 from shafa.fhir.errors import FhirError, Issue
 from shafa.fhir.routes import FhirApi, render_error
+from shafa.registries import medicines_routes
 from shafa.security import audit
 from shafa.security.routes import router as oauth_router
 from shafa.web import pages
@@ -105,6 +107,8 @@ class Shafa:
 def create_app(settings: Settings | None = None, *, check_migrations: bool = True) -> Shafa:
     """Build the Shafa application for the given settings (default: from the environment)."""
     settings = settings or get_settings()
+    registries.install()
+    terminology.install()
     engine = create_engine(settings)
     search_engine = create_search_engine(settings)
     recorder = audit.AuditRecorder(engine)
@@ -114,6 +118,7 @@ def create_app(settings: Settings | None = None, *, check_migrations: bool = Tru
         if check_migrations:
             await ensure_migrated(engine, settings.database_url)
         validation.warm_up()
+        terminology.warm_up()
         yield
         await recorder.close()  # the audit records still buffered, before the pool goes
         await engine.dispose()
@@ -165,6 +170,7 @@ def create_app(settings: Settings | None = None, *, check_migrations: bool = Tru
 
     pages.mount(app)
     app.include_router(oauth_router)
+    app.include_router(medicines_routes.router)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return Shafa(
         app, BodyLimit(FhirApi(engine, settings, search_engine, recorder), settings.max_body_bytes)

@@ -1,4 +1,4 @@
-"""The `shafa` command: serve, db, demo, users, clients, keys, audit."""
+"""The `shafa` command: serve, db, demo, users, clients, keys, audit, registry."""
 
 import asyncio
 import json
@@ -9,17 +9,22 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
+import rich.console
+import rich.progress
 import typer
 import uvicorn
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from shafa import registries
 from shafa.config import Settings, get_settings
 from shafa.db import migrate
 from shafa.db.engine import create_engine, read_transaction, write_transaction
-from shafa.fhir import bundles, store
+from shafa.fhir import store
+from shafa.fhir.errors import FhirError
+from shafa.registries import medicines
 from shafa.security import accounts, audit, keys, oauth, rules
 from shafa.security.rules import Role
-from shafa.synthetic import clinical
+from shafa.synthetic import country, load
 
 T = TypeVar("T")
 
@@ -36,6 +41,12 @@ clients_app = typer.Typer(help="OAuth2 clients of the token endpoint.", no_args_
 app.add_typer(clients_app, name="clients")
 keys_app = typer.Typer(help="Keys that sign access tokens.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+registry_app = typer.Typer(help="The national registries.", no_args_is_help=True)
+app.add_typer(registry_app, name="registry")
+medicines_app = typer.Typer(
+    help="The medicinal product register, as CSV (docs/registries.md).", no_args_is_help=True
+)
+registry_app.add_typer(medicines_app, name="medicines")
 
 
 @app.command()
@@ -91,36 +102,74 @@ def db_downgrade(
 
 @app.command()
 def demo(
-    patients: Annotated[
-        int, typer.Option(help="Synthetic patients to load (about 10 resources each).")
-    ] = 200,
+    citizens: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Citizens of the synthetic country (about 10 resources each); a million "
+            "builds the benchmark country, into PostgreSQL.",
+        ),
+    ] = 2000,
     seed: Annotated[int, typer.Option(help="Seed of the deterministic generator.")] = 1,
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, help="Processes loading households (PostgreSQL; default: cores)."),
+    ] = None,
     with_accounts: Annotated[
         bool,
         typer.Option(
             "--accounts",
-            help="Also add demo accounts (a doctor and a system administrator of polyclinic-1, "
-            "the first patient as a citizen) and print their credentials; never in production.",
+            help="Also add demo accounts (a doctor of the first citizen's polyclinic, a system "
+            "administrator there, the first citizen) and print their credentials; never in "
+            "production.",
         ),
     ] = False,
 ) -> None:
-    """Load a deterministic synthetic clinical data set (idempotent: PUTs with fixed ids)."""
+    """Load a deterministic synthetic country: facilities, doctors, citizens in households and
+    their records (idempotent: PUTs with fixed ids)."""
     settings = get_settings()
     try:
-        loaded = asyncio.run(_load_demo(settings, patients, seed))
+        asyncio.run(_check_migrated(settings))
+        with rich.progress.Progress(
+            *rich.progress.Progress.get_default_columns(),
+            rich.progress.TextColumn("{task.completed:,} resources"),
+            transient=True,
+            disable=not sys.stderr.isatty(),
+            console=rich.console.Console(stderr=True),
+        ) as bar:
+            task = bar.add_task("Loading", total=load.expected_resources(citizens, seed))
+            loaded = load.load(
+                settings,
+                citizens,
+                seed,
+                workers=workers,
+                progress=lambda count: bar.advance(task, count),
+            )
         added = asyncio.run(_demo_accounts(settings)) if with_accounts else []
     except migrate.DatabaseNotMigrated as error:
         typer.echo(f"shafa: {error}", err=True)
         raise typer.Exit(1) from None
-    typer.echo(f"Demo data: {loaded} resources of {patients} patients are in the database.")
+    typer.echo(
+        f"Demo country: {loaded.resources:,} resources of {citizens:,} citizens are in the "
+        f"database ({loaded.per_second:,.0f} resources/s)."
+    )
     for line in added:
         typer.echo(line)
 
 
-# The demo's people: (username, role, Practitioner id, display name). Their passwords are made
-# afresh and shown once; a staff member's second factor is the TOTP secret printed beside it.
+async def _check_migrated(settings: Settings) -> None:
+    engine = create_engine(settings)
+    try:
+        await migrate.ensure_migrated(engine, settings.database_url)
+    finally:
+        await engine.dispose()
+
+
+# The demo's people: (username, role, Practitioner id, display name); the doctor is the first
+# citizen's GP, as the country has her. Passwords are made afresh and shown once; a staff
+# member's second factor is the TOTP secret printed beside it.
 DEMO_STAFF = (
-    ("demo.doctor", Role.DOCTOR, "demo-doctor", "Dr Aysel Quliyeva"),
+    ("demo.doctor", Role.DOCTOR, "", ""),
     ("demo.admin", Role.SYSTEM_ADMIN, "demo-admin", "Rəşad Məmmədov"),
 )
 DEMO_CITIZEN = "demo.citizen"
@@ -132,16 +181,26 @@ async def _demo_accounts(settings: Settings) -> list[str]:
     lines = []
     try:
         existing = {account.identity.username for account in await accounts.list_accounts(engine)}
-        clinic = f"Organization/{clinical.polyclinic_id(1)}"
+        async with read_transaction(engine) as conn:
+            first = (await store.read(conn, "Patient", country.patient_id(1))).resource()
+        clinic = first["managingOrganization"]["reference"]
+        doctor = first["generalPractitioner"][0]["reference"].removeprefix("Practitioner/")
         for username, role, practitioner, name in DEMO_STAFF:
             if username in existing:
                 lines.append(f"{username}: exists (reset with `shafa users passwd {username}`)")
                 continue
-            resource = {"resourceType": "Practitioner", "id": practitioner, "active": True}
-            resource["name"] = [{"text": name}]
-            async with write_transaction(engine) as conn:
-                write = store.Write("Practitioner", practitioner, resource, "PUT")
-                await store.apply_writes(conn, [write], store.now())
+            if role is Role.DOCTOR:  # the country's own licensed doctor, as the registry has her
+                practitioner = doctor
+                async with read_transaction(engine) as conn:
+                    found = (await store.read(conn, "Practitioner", doctor)).resource()
+                official = found["name"][0]
+                name = f"Dr {' '.join(official['given'])} {official['family']}"
+            else:
+                resource = {"resourceType": "Practitioner", "id": practitioner, "active": True}
+                resource["name"] = [{"text": name}]
+                async with write_transaction(engine) as conn:
+                    write = store.Write("Practitioner", practitioner, resource, "PUT")
+                    await store.apply_writes(conn, [write], store.now())
             password = secrets.token_urlsafe(12)
             staff = await accounts.add_staff(
                 engine,
@@ -160,13 +219,7 @@ async def _demo_accounts(settings: Settings) -> list[str]:
         if DEMO_CITIZEN in existing:
             lines.append(f"{DEMO_CITIZEN}: exists (reset with `shafa users passwd {DEMO_CITIZEN}`)")
         else:
-            async with read_transaction(engine) as conn:
-                first = await store.read(conn, "Patient", clinical.patient_id(1))
-            fin = next(
-                i["value"]
-                for i in first.resource()["identifier"]
-                if i["system"] == rules.FIN_SYSTEM
-            )
+            fin = next(i["value"] for i in first["identifier"] if i["system"] == rules.FIN_SYSTEM)
             password = secrets.token_urlsafe(12)
             await accounts.add_citizen(
                 engine, username=DEMO_CITIZEN, password=password, fin=fin, display_name=None,
@@ -176,20 +229,6 @@ async def _demo_accounts(settings: Settings) -> list[str]:
     finally:
         await engine.dispose()
     return lines
-
-
-async def _load_demo(settings: Settings, patients: int, seed: int) -> int:
-    engine = create_engine(settings)
-    try:
-        await migrate.ensure_migrated(engine, settings.database_url)
-        loaded = 0
-        for bundle in clinical.transaction_bundles(patients, seed=seed):
-            async with write_transaction(engine) as conn:
-                await bundles.process_transaction(conn, bundle, store.now())
-            loaded += len(bundle["entry"])
-        return loaded
-    finally:
-        await engine.dispose()
 
 
 @audit_app.command("verify")
@@ -328,10 +367,32 @@ def keys_rotate() -> None:
     async def rotate(engine: AsyncEngine) -> keys.KeyInfo:
         overlap = timedelta(seconds=settings.access_token_seconds)
         async with write_transaction(engine) as conn:
-            return await keys.rotate(conn, store.now(), settings.signing_algorithm, overlap)
+            return await keys.rotate(
+                conn,
+                store.now(),
+                settings.signing_algorithm,
+                overlap,
+                passphrase=settings.key_passphrase(),
+            )
 
     made = _with_engine(rotate)
     typer.echo(f"New signing key {made.kid} ({made.algorithm}) is active.")
+
+
+@keys_app.command("encrypt")
+def keys_encrypt() -> None:
+    """Encrypt the stored private keys still in the clear under SHAFA_SIGNING_KEY_PASSPHRASE."""
+    passphrase = get_settings().key_passphrase()
+    if passphrase is None:
+        typer.echo("shafa: set SHAFA_SIGNING_KEY_PASSPHRASE_FILE (or _PASSPHRASE) first", err=True)
+        raise typer.Exit(2)
+
+    async def encrypt(engine: AsyncEngine) -> list[str]:
+        async with write_transaction(engine) as conn:
+            return await keys.encrypt_stored(conn, passphrase)
+
+    done = _with_engine(encrypt)
+    typer.echo(f"{len(done)} signing key(s) encrypted" + (f": {', '.join(done)}" if done else "."))
 
 
 @keys_app.command("list")
@@ -350,6 +411,41 @@ def keys_list() -> None:
             f"{key.kid}  {key.algorithm}  {state}  created {key.created.isoformat()}  "
             f"retires {retired}"
         )
+
+
+@medicines_app.command("import")
+def medicines_import(
+    file: Annotated[Path, typer.Argument(help="The CSV: a header row, then one row per pack.")],
+) -> None:
+    """Register or update every pack of the file, all or none (idempotent by registration
+    number); exit 1 naming the line and column refused."""
+    try:
+        text = file.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        typer.echo(f"shafa: cannot read {file}: {error}", err=True)
+        raise typer.Exit(1) from None
+    registries.install()
+    try:
+        result = _with_engine(lambda engine: medicines.import_csv(engine, text, store.now()))
+    except FhirError as error:
+        typer.echo(f"shafa: {file}: {error}; nothing was imported", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"{file}: {result}.")
+
+
+@medicines_app.command("export")
+def medicines_export(
+    file: Annotated[
+        Path | None, typer.Argument(help="Where to write the CSV; standard output if left out.")
+    ] = None,
+) -> None:
+    """Write the whole register as CSV, as `import` reads it."""
+    text = _with_engine(medicines.export_csv)
+    if file is None:
+        sys.stdout.write(text)
+        return
+    file.write_text(text, "utf-8")
+    typer.echo(f"{file}: {text.count(chr(10)) - 1} registered pack(s).", err=True)
 
 
 def _password(password_file: Path | None) -> str:

@@ -160,7 +160,7 @@ def test_fhirpy_searches_with_chains_includes_sorting_and_paging(served: Served)
     for number in range(3):
         patient = client.resource(
             "Patient",
-            identifier=[{"system": FIN, "value": f"9FIN00{number}"}],
+            identifier=[{"system": FIN, "value": f"9FEN00{number}"}],
             birthDate=f"198{number}-06-01",
             managingOrganization={"reference": f"Organization/{clinic.id}"},
         )
@@ -178,7 +178,7 @@ def test_fhirpy_searches_with_chains_includes_sorting_and_paging(served: Served)
 
     chained = (
         client.resources("MedicationRequest")
-        .search(**{"subject:Patient.identifier": f"{FIN}|9FIN001", "status": "active"})
+        .search(**{"subject:Patient.identifier": f"{FIN}|9FEN001", "status": "active"})
         .fetch()
     )
     assert [m["subject"]["reference"] for m in chained] == [f"Patient/{patients[1].id}"]

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from shafa.fhir.errors import FhirError
-from shafa.fhir.validation import check_id, check_resource
+from shafa.fhir.errors import FhirError, Issue
+from shafa.fhir.validation import add_rule, check_id, check_resource, remove_rule
 
 EXAMPLES = Path(__file__).parent.parent / "data" / "fhir-examples"
 
@@ -61,3 +61,26 @@ def test_ids_that_follow_the_rule(good: str) -> None:
 def test_ids_that_break_the_rule(bad: str) -> None:
     with pytest.raises(FhirError):
         check_id(bad)
+
+
+def _no_future_dead(resource: dict) -> list[Issue]:
+    if resource.get("deceasedDateTime", "") > "2024":
+        return [Issue("business-rule", "Not dead yet", expression=("Patient.deceasedDateTime",))]
+    return []
+
+
+def test_a_domain_rule_refuses_with_422_and_names_the_element() -> None:
+    # A date the registries' own rules (installed by any server of the test run) accept.
+    dead_later = {"resourceType": "Patient", "deceasedDateTime": "2025-01-01"}
+    check_resource(dead_later)  # no rule installed: only the structure counts
+    add_rule("Patient", _no_future_dead)
+    try:
+        with pytest.raises(FhirError) as caught:
+            check_resource(dead_later)
+        assert caught.value.status == 422
+        assert caught.value.issues[0].expression == ("Patient.deceasedDateTime",)
+        check_resource({"resourceType": "Patient", "deceasedDateTime": "2020-01-01"})
+        check_resource({"resourceType": "Observation", "status": "final", "code": {}})
+    finally:
+        remove_rule("Patient", _no_future_dead)
+    check_resource(dead_later)

@@ -31,11 +31,12 @@ from shafa.db.engine import (
     single_statement,
     write_transaction,
 )
-from shafa.fhir import bundles, interactions, jsonio, search, store, subsetting
+from shafa.fhir import bundles, interactions, jsonio, provided, search, store, subsetting
 from shafa.fhir.capability import capability_statement
 from shafa.fhir.compartments import patient_compartment_params
 from shafa.fhir.errors import FhirError, Issue, invalid, not_found, operation_outcome
-from shafa.fhir.operations import validate
+from shafa.fhir.operations import Operation, validate
+from shafa.fhir.operations import find as find_operation
 from shafa.fhir.resource_types import RESOURCE_TYPES
 from shafa.fhir.responses import (
     PageLinks,
@@ -45,9 +46,10 @@ from shafa.fhir.responses import (
     version_location,
 )
 from shafa.fhir.validation import check_id
-from shafa.security import accounts, audit, audit_fhir, care, oauth
+from shafa.security import audit, audit_fhir, care, oauth
 from shafa.security.access import (
     AccessContext,
+    authenticate,
     compartment,
     forbidden,
     require,
@@ -55,7 +57,7 @@ from shafa.security.access import (
 )
 from shafa.security.keys import KeyRing
 from shafa.security.scopes import Interaction
-from shafa.security.tokens import TokenRefused, verify_bearer
+from shafa.security.tokens import TokenRefused
 
 log = logging.getLogger(__name__)
 
@@ -233,6 +235,7 @@ class Call:
     version: str = ""
     action: audit.Action | None = None  # what the handler does, for the audit record
     seen: "Seen" = field(default_factory=list)
+    operation: Operation | None = None  # a registered $operation the path names
 
     @property
     def base(self) -> str:
@@ -551,7 +554,35 @@ async def search_type(call: Call) -> Response:
             bound=call.bound,
             seen=call.seen,
         )
+    _add_provided(bundle, call.base, call.res_type, params)
     return fhir_response(bundle)
+
+
+def _add_provided(
+    bundle: dict[str, Any], base: str, res_type: str, params: list[tuple[str, str]]
+) -> None:
+    """Put the resources the server provides itself (fhir.provided) that the search matches
+    first in its first page, and in its total."""
+    source = provided.provider(res_type)
+    found = source.search(params) if source is not None else []
+    if not found:
+        return
+    if "total" in bundle:
+        bundle["total"] += len(found)
+    shape = subsetting.parse_shape(dict(params), search=True)
+    if shape.summary == "count":
+        return
+    entries = [
+        {
+            "fullUrl": f"{base}/{res_type}/{fhir_id}",
+            "resource": shape.apply(jsonio.parse(content))
+            if shape.subsets
+            else orjson.Fragment(content),
+            "search": {"mode": "match"},
+        }
+        for fhir_id, content in found
+    ]
+    bundle["entry"] = entries + bundle["entry"]
 
 
 async def validate_resource(call: Call) -> Response:
@@ -655,6 +686,13 @@ async def read(call: Call) -> Response:
     """Read the current version (R4 http.html#read); 410 once deleted."""
     if call.res_type == audit_fhir.RESOURCE_TYPE:  # the audit log, not the store
         return await audit_fhir.read(call)
+    built_in = provided.read(call.res_type, call.fhir_id)
+    if built_in is not None:  # the server's own, no one's data
+        shape = subsetting.parse_shape(call.params, search=False)
+        call.seen.append((audit.Action.READ, call.res_type, call.fhir_id, None))
+        return fhir_response(
+            shape.apply(jsonio.parse(built_in)) if shape.subsets else built_in.decode()
+        )
     await _may_see(call)
     shape = subsetting.parse_shape(call.params, search=False)
     async with single_statement(call.engine) as conn:
@@ -679,6 +717,7 @@ async def vread(call: Call) -> Response:
 
 async def update(call: Call) -> Response:
     """Update, or create with the client's id (R4 http.html#update); If-Match locks."""
+    provided.refuse_change(call.res_type, call.fhir_id, "PUT")
     resource = await read_body(call.request)
     if_match = call.if_match()
     moment = store.now()
@@ -692,6 +731,7 @@ async def update(call: Call) -> Response:
 
 async def patch(call: Call) -> Response:
     """PATCH with a JSON Patch document (R4 http.html#patch)."""
+    provided.refuse_change(call.res_type, call.fhir_id, "PATCH")
     operations = await read_body(call.request)
     if_match = call.if_match()
     moment = store.now()
@@ -705,6 +745,7 @@ async def patch(call: Call) -> Response:
 
 async def delete(call: Call) -> Response:
     """Delete (R4 http.html#delete): later reads give 410, history keeps every version."""
+    provided.refuse_change(call.res_type, call.fhir_id, "DELETE")
     if_match = call.if_match()
     moment = store.now()
     return await call.write(
@@ -790,6 +831,12 @@ async def smart_configuration(call: Call) -> Response:
     return Response(orjson.dumps(oauth.smart_configuration(issuer)), media_type="application/json")
 
 
+async def operation(call: Call) -> Response:
+    """A $operation a context registered (fhir.operations), at type or instance level."""
+    assert call.operation is not None
+    return await call.operation.handler(call)
+
+
 # --- dispatch -------------------------------------------------------------------------------
 
 Handler = Callable[[Call], Awaitable[Response]]
@@ -816,6 +863,10 @@ ROUTES: dict[tuple[tuple[str, ...], str], Handler] = {
     (("type", "id", "$validate"), "POST"): validate_resource,
     (("type", "id", "$break-glass"), "POST"): break_glass,
     (("type", "id", "_history", "version"), "GET"): vread,
+    (("type", "$operation"), "GET"): operation,
+    (("type", "$operation"), "POST"): operation,
+    (("type", "id", "$operation"), "GET"): operation,
+    (("type", "id", "$operation"), "POST"): operation,
 }
 # What AuditEvent, the audit log served from its own tables, answers (security/audit_fhir.py).
 _AUDIT_EVENT_HANDLERS = (None, read, search_type, validate_resource)
@@ -828,6 +879,15 @@ _WORDS_AT = (
 )
 
 
+def _registered(res_type: str, segment: str, *, instance: bool) -> Operation:
+    """The registered operation a path's $segment names; 404 if none runs there."""
+    found = find_operation(res_type, segment[1:])
+    if found is None or not found.runs_on(instance):
+        level = "an instance of" if instance else "the type"
+        raise not_found(f"{segment} is not an operation this server runs on {level} {res_type}")
+    return found
+
+
 def _route(call: Call, path: str) -> Handler:
     """The handler for the path (relative to the base), filling in the call's type and id."""
     segments = [s for s in path.split("/") if s]
@@ -837,6 +897,9 @@ def _route(call: Call, path: str) -> Handler:
     for position, segment in enumerate(segments):
         if position < len(_WORDS_AT) and segment in _WORDS_AT[position]:
             shape.append(segment)
+        elif position in (1, 2) and segment.startswith("$") and call.res_type:
+            call.operation = _registered(call.res_type, segment, instance=position == 2)
+            shape.append("$operation")
         elif position == 0:
             call.res_type = resource_type(segment)
             shape.append("type")
@@ -953,14 +1016,7 @@ class FhirApi:
             return known
         root = str(request.base_url).rstrip("/")
         audience = oauth.policy(self.settings, root).audience
-        claims = await verify_bearer(header, self.keys, audience, moment)
-        user = None
-        if claims.fhir_user is not None and claims.subject.isdigit():
-            # A person's token: their account as it is now decides what they see.
-            user = await accounts.identity_of(self.engine, int(claims.subject), moment)
-            if user is None:
-                raise TokenRefused("claims", "The token's account is locked or inactive")
-        context = AccessContext.of(claims, user)
+        context = await authenticate(header, self.keys, audience, self.engine, moment)
         self._verified[header] = context
         if len(self._verified) > VERIFIED_TOKENS:
             self._verified.popitem(last=False)
@@ -979,6 +1035,8 @@ class FhirApi:
             needs, target = ("r", call.res_type) if call.fhir_id else ("s", call.res_type or "*")
         elif handler is batch_or_transaction:
             return  # each entry is checked against the scopes before any runs
+        elif handler is operation and call.operation is not None:
+            needs, target = call.operation.needs, call.res_type
         else:
             needs, target = _NEEDS.get(handler, "s"), call.res_type or "*"
         if needs is None:

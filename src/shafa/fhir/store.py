@@ -49,7 +49,7 @@ from shafa.db.tables import (
     resources,
 )
 from shafa.db.types import UtcDateTime, naive_utc
-from shafa.fhir import indexing, jsonio
+from shafa.fhir import indexing, jsonio, unique
 from shafa.fhir.compartments import owning_patient, patient_compartment_params
 from shafa.fhir.errors import FhirError, Issue, gone, not_found
 from shafa.security import care
@@ -127,6 +127,46 @@ class Bound:
 # None for systems, which only their scopes bound.
 WriteGuard = Callable[[AsyncConnection, set[tuple[str, str]]], Awaitable[None]]
 WRITE_GUARD: ContextVar[WriteGuard | None] = ContextVar("write_guard", default=None)
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """A resource a batch changed, as a write check sees it: its newest version in the batch
+    (resource None: deleted), and the position of the Write that made it (for WriteRejected)."""
+
+    write_index: int
+    res_type: str
+    fhir_id: str
+    resource: dict[str, Any] | None
+    created: bool
+
+
+# A check a resource type keeps on every write that needs the database to decide (a number
+# unique across resources, a hierarchy without cycles), where a rule of fhir.validation sees
+# one resource alone. It runs inside the write's transaction after the store has written the
+# batch, so it sees the batch as the database will hold it; it may keep rows of its own in step
+# and raises (WriteRejected naming the write) to roll the whole write back. The contexts that
+# own such facts install theirs (add_write_check); the store knows none itself.
+WriteCheck = Callable[[AsyncConnection, Sequence[Written]], Awaitable[None]]
+_WRITE_CHECKS: dict[str, list[WriteCheck]] = {}
+
+
+def add_write_check(res_type: str, check: WriteCheck) -> None:
+    """Run check on every batch that changes resources of res_type (see WriteCheck)."""
+    checks = _WRITE_CHECKS.setdefault(res_type, [])
+    if check not in checks:
+        checks.append(check)
+
+
+def remove_write_check(res_type: str, check: WriteCheck) -> None:
+    """Stop running a check added with add_write_check."""
+    checks = _WRITE_CHECKS.get(res_type, [])
+    if check in checks:
+        checks.remove(check)
+    if not checks:
+        _WRITE_CHECKS.pop(res_type, None)
+
+
 # What the caller of the request may see, for the searches a write makes on their behalf
 # (conditional create, update, patch and delete; conditional references in a transaction): a
 # match they may not see must neither decide the outcome nor be returned to them.
@@ -369,13 +409,37 @@ def _unchanged(old_content: str | None, new_resource: dict[str, Any]) -> bool:
     return jsonio.canonical(old) == jsonio.canonical(_strip_server_meta(new_resource))
 
 
+async def _run_write_checks(conn: AsyncConnection, prepared: Sequence[_Prepared]) -> None:
+    """Run the installed write checks over the newest version of each resource changed."""
+    newest: dict[tuple[str, str], Written] = {}
+    for index, item in enumerate(prepared):
+        if item.changed and item.write.res_type in _WRITE_CHECKS:
+            write = item.write
+            earlier = newest.get((write.res_type, write.fhir_id))
+            newest[(write.res_type, write.fhir_id)] = Written(
+                index,
+                write.res_type,
+                write.fhir_id,
+                write.resource,
+                item.created if earlier is None else earlier.created,
+            )
+    by_type: dict[str, list[Written]] = {}
+    for written in newest.values():
+        by_type.setdefault(written.res_type, []).append(written)
+    for res_type, batch in by_type.items():
+        for check in list(_WRITE_CHECKS.get(res_type, ())):
+            await check(conn, batch)
+
+
 async def apply_writes(
     conn: AsyncConnection, writes: Sequence[Write], moment: datetime
 ) -> list[Outcome]:
     """Apply creates, updates and deletes in the caller's transaction; one Outcome a Write.
 
-    Raises WriteRejected for a stale If-Match (412) or a create of an existing id (409), and
-    ConcurrentWrite when another transaction created or changed one of them meanwhile.
+    Raises WriteRejected for a stale If-Match (412), a create of an existing id (409) or a
+    unique identifier another live resource holds (409, fhir.unique), and ConcurrentWrite when
+    another transaction created or changed one of them, or stored the same unique identifier,
+    meanwhile.
     """
     # A server-assigned id is a fresh UUID: nothing to look up or lock.
     current = await current_versions(
@@ -445,6 +509,7 @@ async def apply_writes(
         prepared.append(item)
 
     changed = [p for p in prepared if p.changed]
+    await _check_unique(conn, prepared)
     guard = WRITE_GUARD.get()
     if len(changed) == 1 and writes_alone(conn.dialect, changed[0].write.res_type, guard):
         await _write_one_postgresql(conn, changed[0], moment)
@@ -460,6 +525,7 @@ async def apply_writes(
                 if p.pk is not None
             ],
         )
+    await _run_write_checks(conn, prepared)
     if guard is not None:
         touched = {(p.write.res_type, p.patient_id) for p in changed}
         touched |= {(p.write.res_type, p.old_patient_id) for p in changed}
@@ -482,6 +548,31 @@ async def apply_writes(
         )
         for p in prepared
     ]
+
+
+async def _check_unique(conn: AsyncConnection, prepared: list[_Prepared]) -> None:
+    """WriteRejected (409) if the batch would give a unique identifier (fhir.unique) to two
+    live resources."""
+    newest: dict[tuple[str, str], tuple[int, _Prepared]] = {}
+    for index, item in enumerate(prepared):  # one prepared item a write, in order
+        if item.changed and unique.of_type(item.write.res_type):
+            newest[(item.write.res_type, item.write.fhir_id)] = (index, item)
+    claims = []
+    for key, (index, item) in newest.items():
+        if item.index is None or item.write.resource is None:
+            continue  # a deletion frees what the resource held
+        for identifier in unique.of_type(key[0]):
+            claims += [
+                unique.Claim(index, identifier, key, code, item.write.resource)
+                for param, system, code, _text in item.index.token
+                if param == identifier.param and system == identifier.system and code
+            ]
+    if not claims:
+        return
+    conflict = await unique.first_conflict(conn, claims, set(newest))
+    if conflict is not None:
+        write_index, issue = conflict
+        raise WriteRejected(409, [issue], write_index=write_index)
 
 
 def _patient_of_row(row: Any | None) -> str | None:
@@ -660,9 +751,22 @@ async def _write_index(conn: AsyncConnection, items: list[_Prepared]) -> None:
             (p.pk, p.write.res_type, *values)
             for p in newest.values()
             if p.index is not None
-            for values in getattr(p.index, kind)
+            for values in _table_rows(kind, p.write.res_type, p.index)
         ]
-        await bulk.insert_rows(conn, table, columns, rows)
+        try:
+            await bulk.insert_rows(conn, table, columns, rows)
+        except bulk.DuplicateKey:
+            # Only the unique identifiers' indexes (fhir.unique) can refuse an index row: a
+            # concurrent write stored the same value first. The retry meets _check_unique.
+            raise ConcurrentWrite("a unique value was stored concurrently") from None
+
+
+def _table_rows(kind: str, res_type: str, index: indexing.IndexRows) -> Sequence[tuple[Any, ...]]:
+    """One kind's index rows as its table holds them (strings with their folded form)."""
+    if kind == "string":
+        return indexing.string_table_rows(res_type, index.string)
+    rows: Sequence[tuple[Any, ...]] = getattr(index, kind)
+    return rows
 
 
 _ARRAY_TYPES = {UtcDateTime: "timestamp", Numeric: "numeric", String: "text", BigInteger: "bigint"}
@@ -731,10 +835,15 @@ def writes_alone(dialect: Dialect, res_type: str, guard: "WriteGuard | None" = N
 
     On PostgreSQL one write is one statement that inserts a fresh id or compares and sets the
     version it read (see _one_write_statement); a lost race raises ConcurrentWrite, to retry.
-    Not so for a type with derived access rows (care.PROJECTED_TYPES), nor under a write guard,
-    which must see the write before it commits.
+    Not so for a type with derived access rows (care.PROJECTED_TYPES) or write checks
+    (add_write_check), nor under a write guard, which must see the write before it commits.
     """
-    return dialect.name == "postgresql" and res_type not in care.PROJECTED_TYPES and guard is None
+    return (
+        dialect.name == "postgresql"
+        and res_type not in care.PROJECTED_TYPES
+        and res_type not in _WRITE_CHECKS
+        and guard is None
+    )
 
 
 async def _write_one_postgresql(conn: AsyncConnection, item: _Prepared, moment: datetime) -> None:
@@ -746,7 +855,7 @@ async def _write_one_postgresql(conn: AsyncConnection, item: _Prepared, moment: 
         params["pk"] = item.pk
     for kind in INDEX_TABLE_ORDER:
         columns = _index_value_columns(INDEX_TABLES[kind])
-        rows = getattr(item.index, kind) if item.index is not None else []
+        rows = _table_rows(kind, item.write.res_type, item.index) if item.index is not None else []
         for position, column in enumerate(columns):
             values = [row[position] for row in rows]
             if isinstance(column.type, UtcDateTime):

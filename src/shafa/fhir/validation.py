@@ -12,6 +12,7 @@ resources included.
 import gzip
 import json
 import re
+from collections.abc import Callable, Iterable
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -20,6 +21,11 @@ import jsonschema_rs
 
 from shafa.fhir.errors import FhirError, Issue
 from shafa.fhir.resource_types import RESOURCE_TYPES
+
+Rule = Callable[[dict[str, Any]], Iterable[Issue]]
+"""A domain rule over a structurally valid resource: the issues it breaks, none if it keeps it."""
+
+_RULES: dict[str, list[Rule]] = {}
 
 ID_PATTERN = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 MAX_ISSUES = 20
@@ -115,6 +121,7 @@ def check_resource(resource: Any, expected_type: str | None = None) -> dict[str,
         )
     validator = _validator()
     if validator.is_valid(resource):
+        _check_rules(resource, resource_type)
         return resource
     issues = []
     for error in validator.iter_errors(resource):
@@ -134,3 +141,30 @@ def check_id(fhir_id: str, where: str = "id") -> str:
             400, "value", f"{fhir_id!r} is not a valid FHIR id ([A-Za-z0-9-.]{{1,64}})", where
         )
     return fhir_id
+
+
+def add_rule(resource_type: str, rule: Rule) -> None:
+    """Make every write and $validate of the type keep the rule (the registries' facts, say:
+    a FIN's form, a birth not in the future). The generic engine knows no such rule itself;
+    the contexts that own them install theirs when the application is built."""
+    rules = _RULES.setdefault(resource_type, [])
+    if rule not in rules:
+        rules.append(rule)
+
+
+def remove_rule(resource_type: str, rule: Rule) -> None:
+    """Stop checking a rule added with add_rule."""
+    rules = _RULES.get(resource_type, [])
+    if rule in rules:
+        rules.remove(rule)
+
+
+def _check_rules(resource: dict[str, Any], resource_type: str) -> None:
+    """422 with every issue the type's rules find: the resource is well formed but breaks
+    a business rule (HAPI FHIR answers profile and rule failures the same way)."""
+    rules = _RULES.get(resource_type)
+    if not rules:
+        return
+    issues = [issue for rule in rules for issue in rule(resource)][:MAX_ISSUES]
+    if issues:
+        raise FhirError(422, issues)

@@ -23,16 +23,18 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import String, bindparam, or_
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.elements import ColumnElement
 
 from shafa.fhir.errors import FhirError, Issue
 from shafa.fhir.store import Bound, WriteGuard
+from shafa.security import accounts
 from shafa.security.accounts import Identity
 from shafa.security.care import SEES_PATIENT, CareScope, clinical, finds_patients, visible
+from shafa.security.keys import KeyRing
 from shafa.security.rules import Role
 from shafa.security.scopes import Context, Interaction, Scopes, access
-from shafa.security.tokens import TokenClaims
+from shafa.security.tokens import Audience, TokenClaims, TokenRefused, verify_bearer
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,17 +72,7 @@ class AccessContext:
     def care(self, moment: datetime) -> CareScope | None:
         """What the professional behind the token may see at this moment, or None."""
         user = self.professional
-        if user is None:
-            return None
-        cares = clinical(user.role)
-        return CareScope(
-            user_id=user.user_id,
-            organization_id=user.organization_id if cares else None,
-            practitioner_id=user.practitioner_id if cares else None,
-            moment=moment,
-            sees_patients=finds_patients(user.role),
-            keeps_registry=user.role is Role.REGISTRY_ADMIN,
-        )
+        return None if user is None else care_scope(user, moment)
 
     def write_guard(self, moment: datetime) -> WriteGuard | None:
         """The check of a professional's writes (store.WRITE_GUARD), or None for others."""
@@ -118,6 +110,43 @@ class AccessContext:
     def contexts(self) -> tuple[Context, ...]:
         """The SMART contexts the token's resource scopes are in."""
         return tuple(dict.fromkeys(scope.context for scope in self.scopes.resources))
+
+
+async def authenticate(
+    authorization: str | None,
+    keys: KeyRing,
+    audience: Audience,
+    engine: AsyncEngine,
+    moment: datetime,
+) -> AccessContext:
+    """The AccessContext of the bearer token in an Authorization header: its verified claims,
+    and the account a person's token acts for as that account is now. TokenRefused if the
+    token is not one to accept, or its account is locked or inactive."""
+    claims = await verify_bearer(authorization, keys, audience, moment)
+    user = None
+    if claims.fhir_user is not None and claims.subject.isdigit():
+        user = await accounts.identity_of(engine, int(claims.subject), moment)
+        if user is None:
+            raise TokenRefused("claims", "The token's account is locked or inactive")
+    return AccessContext.of(claims, user)
+
+
+def care_scope(user: Identity, moment: datetime) -> CareScope:
+    """What a member of staff may see and write at this moment, by the rules of their role."""
+    cares = clinical(user.role)
+    return CareScope(
+        user_id=user.user_id,
+        organization_id=user.organization_id if cares else None,
+        practitioner_id=user.practitioner_id if cares else None,
+        moment=moment,
+        sees_patients=finds_patients(user.role),
+        keeps_registry=user.role is Role.REGISTRY_ADMIN,
+    )
+
+
+def staff_bound(user: Identity, moment: datetime) -> Bound:
+    """What a member of staff sees (for their pages, as their tokens do at /fhir)."""
+    return Bound(visible, care_scope(user, moment).params)
 
 
 def unauthenticated(reason: str) -> FhirError:

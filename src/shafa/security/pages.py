@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shafa.config import Settings
-from shafa.security import accounts, audit, oauth
+from shafa.security import accounts, audit, care, oauth
 from shafa.security.accounts import LiveSession, LoginRefused, Refusal
 from shafa.security.oauth import AuthorizationRequest, AuthorizeError
 from shafa.security.rules import Role
@@ -207,7 +207,15 @@ async def home(request: Request) -> Response:
     session = await current_session(request)
     if session is None:
         return RedirectResponse("/login", status_code=303)
-    return render(request, "role_home.html", session=session, identity=session.identity, roles=Role)
+    identity = session.identity
+    return render(
+        request,
+        "role_home.html",
+        session=session,
+        identity=identity,
+        roles=Role,
+        finds_citizens=care.finds_patients(identity.role),
+    )
 
 
 @router.get("/citizens/{patient_id}/access", response_class=HTMLResponse)

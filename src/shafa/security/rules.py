@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
+from shafa.registries.citizens import rules as citizen_rules
 from shafa.security.scopes import ResourceScope, ScopeError, Scopes, narrow, parse_scopes, within
 
 
@@ -44,10 +45,9 @@ def kind_of(role: Role) -> Kind:
     return Kind.CITIZEN if role is Role.CITIZEN else Kind.STAFF
 
 
-# FIN (fərdi identifikasiya nömrəsi), the national personal identification number: 7 characters,
-# upper-case Latin letters and digits; Patient.identifier carries it under this system.
-FIN_SYSTEM = "https://fhir.shafa.az/sid/fin"
-FIN_PATTERN = re.compile(r"[0-9A-Z]{7}")
+# FIN (fərdi identifikasiya nömrəsi), the national personal identification number that links a
+# citizen's account to their Patient: the citizens registry defines it (its system and form).
+FIN_SYSTEM = citizen_rules.FIN_SYSTEM
 
 
 class RuleBroken(ValueError):
@@ -61,8 +61,11 @@ class InvalidFin(RuleBroken):
 def normalise_fin(text: str) -> str:
     """The FIN in its stored form (trimmed, upper case); InvalidFin if it is not one."""
     fin = text.strip().upper()
-    if not FIN_PATTERN.fullmatch(fin):
-        raise InvalidFin(f"{text!r} is not a FIN: 7 Latin letters and digits, such as 5ABC123")
+    problem = citizen_rules.fin_problem(fin)
+    if problem is not None:
+        raise InvalidFin(
+            f"{text!r} is not a FIN: it {problem} (7 digits and letters, such as 5ABC123)"
+        )
     return fin
 
 
@@ -231,6 +234,7 @@ ROLE_SCOPE_CEILING: dict[Role, Scopes] = {
         Role.REGISTRY_ADMIN: (
             "user/Patient.crus user/Practitioner.crus user/PractitionerRole.crus"
             " user/Organization.crus user/Location.crus user/Medication.crus"
+            " user/MedicationKnowledge.crus"
         ),
         Role.SYSTEM_ADMIN: "user/AuditEvent.rs",
     }.items()

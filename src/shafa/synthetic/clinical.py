@@ -12,9 +12,6 @@ carers. Ids are client-chosen and stable (``pat-000001``, ``enc-000001-2``,
 advance and lets transaction Bundles PUT them idempotently.
 """
 
-# Azerbaijani Latin script uses the dotless ı on purpose.
-# ruff: noqa: RUF001, RUF003
-
 from __future__ import annotations
 
 import random
@@ -367,7 +364,7 @@ def shared_resources() -> list[dict]:
 
 def _patient_records(patients: int, seed: int, base_date: date) -> Iterator[list[dict]]:
     """Each patient's resources, the Patient first and every referenced resource before use."""
-    rng = random.Random(seed)  # noqa: S311 - reproducible data, not secrets
+    rng = random.Random(seed)
     fin = _fin_encoder(rng)
     midnight = datetime(base_date.year, base_date.month, base_date.day, tzinfo=BAKU)
     for number in range(1, patients + 1):

@@ -26,7 +26,12 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
 }
 # The packages whose templates/ the pages render: the shell's own, then each context's.
-TEMPLATE_PACKAGES = ("shafa.web", "shafa.security")
+TEMPLATE_PACKAGES = (
+    "shafa.web",
+    "shafa.security",
+    "shafa.registries.citizens",
+    "shafa.registries.mpi",
+)
 # A year: the language is a preference, not a secret.
 LANGUAGE_COOKIE_SECONDS = 365 * 24 * 3600
 
@@ -129,10 +134,14 @@ def not_found(request: Request) -> HTMLResponse:
 
 def mount(app: FastAPI) -> None:
     """Add the pages and their static files to the application."""
+    from shafa.registries.citizens import pages as citizen_pages  # they use render() too
+    from shafa.registries.mpi import pages as mpi_pages  # they use render() too
     from shafa.security import audit_pages  # its pages use render() from here
     from shafa.security import pages as security_pages
 
     app.include_router(router)
     app.include_router(security_pages.router)
     app.include_router(audit_pages.router)
+    app.include_router(citizen_pages.router)
+    app.include_router(mpi_pages.router)
     app.mount("/static", StaticFiles(packages=[("shafa.web", "static")]), name="static")

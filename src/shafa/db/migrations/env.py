@@ -8,6 +8,10 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 import shafa.security.tables  # noqa: F401 (declares the OAuth2 tables on the same metadata)
 from shafa.db.tables import metadata
+from shafa.registries import medicines_tables as _medicines_tables  # noqa: F401 (joins metadata)
+from shafa.registries import tables as _registries_tables  # noqa: F401 (its tables join metadata)
+from shafa.registries.citizens import tables as _citizens_tables  # noqa: F401 (the FIN index)
+from shafa.registries.mpi import tables as _mpi_tables  # noqa: F401 (the patient index's tables)
 from shafa.security import tables as _security_tables  # noqa: F401 (its tables join metadata)
 
 config = context.config

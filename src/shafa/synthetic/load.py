@@ -1,0 +1,152 @@
+"""Loading a synthetic country: the facilities first, then households in parallel chunks.
+
+The bulk path writes through the store's own apply_writes (the same versions, index rows and
+care relationships an API write makes) in large batches, straight on database connections:
+no HTTP, no per-request validation (the generator's output is validated in its tests). On
+PostgreSQL several processes each load a range of households over their own connection; the
+country is the same however it is split (see country.households). SQLite has one writer, so
+it loads in this process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+from sqlalchemy import text
+
+from shafa.config import Settings
+from shafa.db.engine import create_engine, write_transaction
+from shafa.fhir import store
+from shafa.synthetic import country
+
+BATCH = 2000  # resources a transaction
+CHUNK = 500  # households a worker takes at a time (~1,800 citizens, ~18,000 resources)
+
+Progress = Callable[[int], None]  # told how many more resources are in
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """What a load wrote, and how fast."""
+
+    citizens: int
+    resources: int
+    seconds: float
+
+    @property
+    def per_second(self) -> float:
+        """Resources a second over the whole load."""
+        return self.resources / self.seconds if self.seconds else 0.0
+
+
+def _batches(resources: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+    batch: list[dict[str, Any]] = []
+    for resource in resources:
+        batch.append(resource)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+async def _write(
+    settings: Settings,
+    resources: Iterable[dict[str, Any]],
+    moment: datetime,
+    progress: Progress | None = None,
+) -> int:
+    engine = create_engine(settings)
+    written = 0
+    try:
+        for batch in _batches(resources, BATCH):
+            writes = [store.Write(r["resourceType"], r["id"], r, "PUT") for r in batch]
+            async with write_transaction(engine) as conn:
+                await store.apply_writes(conn, writes, moment)
+            written += len(batch)
+            if progress is not None:
+                progress(len(batch))
+    finally:
+        await engine.dispose()
+    return written
+
+
+@cache
+def _plan(citizens: int, seed: int) -> country.Plan:
+    return country.plan(citizens, seed)
+
+
+def _load_chunk(job: tuple[str, int, int, int, int, str]) -> int:
+    """In a worker process: write households [first, last) of the country."""
+    database_url, citizens, seed, first, last, moment = job
+    plan = _plan(citizens, seed)
+    resources = country.households(plan, first, last)
+    settings = Settings(database_url=database_url)
+    return asyncio.run(_write(settings, resources, datetime.fromisoformat(moment)))
+
+
+def _chunks(plan: country.Plan) -> list[tuple[int, int]]:
+    return [
+        (first, min(first + CHUNK, plan.households)) for first in range(0, plan.households, CHUNK)
+    ]
+
+
+def load(
+    settings: Settings,
+    citizens: int,
+    seed: int = 1,
+    *,
+    workers: int | None = None,
+    progress: Progress | None = None,
+) -> Loaded:
+    """Write the country of `citizens` people (and its facilities) into the database."""
+    started = time.perf_counter()
+    plan = _plan(citizens, seed)
+    moment = store.now()
+    written = asyncio.run(_write(settings, country.facility_resources(plan), moment, progress))
+    postgresql = settings.database_url.startswith("postgresql")
+    processes = 1 if not postgresql else workers or os.cpu_count() or 1
+    chunks = _chunks(plan)
+    if processes == 1:
+        households = country.households(plan)
+        written += asyncio.run(_write(settings, households, moment, progress))
+    else:
+        jobs = [
+            (settings.database_url, citizens, seed, a, b, moment.isoformat()) for a, b in chunks
+        ]
+        # spawn, not fork: a forked child would inherit this process's event loop and pools.
+        with multiprocessing.get_context("spawn").Pool(processes) as pool:
+            for count in pool.imap_unordered(_load_chunk, jobs):
+                written += count
+                if progress is not None:
+                    progress(count)
+    if postgresql:
+        asyncio.run(_analyze(settings))
+    return Loaded(citizens, written, time.perf_counter() - started)
+
+
+async def _analyze(settings: Settings) -> None:
+    """Fresh statistics, so the planner knows the tables are no longer empty."""
+    engine = create_engine(settings)
+    try:
+        async with engine.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await conn.execute(text("ANALYZE"))
+    finally:
+        await engine.dispose()
+
+
+def expected_resources(citizens: int, seed: int = 1) -> int:
+    """How many resources the country of this size holds (for a progress bar's total)."""
+    plan = _plan(citizens, seed)
+    facilities = sum(1 for _ in country.facility_resources(plan))
+    # ~10 a citizen; the exact count would mean generating everything twice.
+    return facilities + citizens * 10
