@@ -44,8 +44,8 @@ def _patient(fhir_id: str, fin: str, family: str) -> dict:
 
 
 def _store_as_before(url: str, patients: list[dict]) -> None:
-    """The Patients with their index rows as the store of the revision before wrote them (strings and
-    tokens, which is all these searches read), without a folded form."""
+    """The Patients with their index rows as the store of revision BEFORE wrote them (strings
+    and tokens, which is all these searches read), without a folded form."""
 
     async def store() -> None:
         engine = create_engine(Settings(database_url=url))
@@ -127,8 +127,8 @@ def test_patients_sharing_a_fin_stop_the_upgrade_and_are_named(scratch_url: str)
     )
     with pytest.raises(RuntimeError, match="FIN 5ABC123: Patient/one, Patient/other"):
         migrate.upgrade(scratch_url)
-    # Nothing of the revision is left behind: the database is at the revision before, and upgrades once
-    # the keepers of the registry have put it right.
+    # Nothing of the revision is left behind: the database is at BEFORE, and upgrades once the
+    # keepers of the registry have put it right.
     engine_url = scratch_url
 
     async def fix() -> str | None:
