@@ -147,7 +147,7 @@ def main() -> None:
     )
     parser.add_argument("--resources", type=int, default=1_000_000, help="its dataset size")
     parser.add_argument("--seconds", type=int, default=20)
-    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--connections", type=int, default=32, help="as fhir_core.py")
     parser.add_argument("--threads", type=int, default=1, choices=(1,))
     parser.add_argument("--samples", type=int, default=5000)
     add_server_and_data_arguments(parser, port=8767)

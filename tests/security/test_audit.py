@@ -9,6 +9,7 @@ import base64
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Coroutine, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -16,7 +17,7 @@ from typing import Any, TypeVar
 
 import asyncpg
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -589,6 +590,76 @@ def test_a_waiting_reader_returns_once_the_record_is_visible_to_others(
     returned_early, seen, record_id = run(engine, scenario())
     assert not returned_early
     assert seen == [record_id]
+
+
+def test_a_lone_request_is_written_at_once_not_after_the_interval(engine: AsyncEngine) -> None:
+    recorder = audit.AuditRecorder(engine, interval=30)
+
+    async def scenario() -> float:
+        started = time.monotonic()
+        with recorder.serving():
+            await recorder.record(DOCTOR)
+        elapsed = time.monotonic() - started
+        await recorder.close()
+        return elapsed
+
+    assert run(engine, scenario()) < 5
+
+
+def test_requests_in_flight_share_one_batch_written_once_each_waits(engine: AsyncEngine) -> None:
+    recorder = audit.AuditRecorder(engine, interval=30)
+
+    async def request(n: int) -> str:
+        with recorder.serving():
+            await asyncio.sleep(0.05 * n)  # reading what it then records
+            return await recorder.record(doctor_reads(f"pat-{n}", n))
+
+    async def scenario() -> tuple[bool, float, list[Any]]:
+        started = time.monotonic()
+        requests = [asyncio.ensure_future(request(n)) for n in range(5)]
+        await asyncio.sleep(0.15)
+        first_answered_early = requests[0].done()  # the slowest is still reading
+        await asyncio.gather(*requests)
+        elapsed = time.monotonic() - started
+        await recorder.close()
+        async with engine.connect() as conn:
+            if conn.dialect.name == "postgresql":  # rows of one statement share its xmin
+                written = select(audit_log.c.chain, func.count(func.distinct(text("xmin::text"))))
+            else:  # a batch goes to one chain; five batches to one of 16 by chance: 1 in 65,536
+                written = select(audit_log.c.chain, func.count())
+            found = (await conn.execute(written.group_by(audit_log.c.chain))).all()
+        return first_answered_early, elapsed, found
+
+    first_answered_early, elapsed, found = run(engine, scenario())
+    assert not first_answered_early
+    assert elapsed < 5
+    assert len(found) == 1
+    if engine.dialect.name == "postgresql":
+        assert found[0][1] == 1
+
+
+def test_a_request_that_records_nothing_does_not_hold_the_others_back(
+    engine: AsyncEngine,
+) -> None:
+    recorder = audit.AuditRecorder(engine, interval=30)
+
+    async def reads_formulary() -> None:
+        with recorder.serving():
+            await asyncio.sleep(0.1)
+
+    async def reads_patient() -> float:
+        with recorder.serving():
+            started = time.monotonic()
+            await recorder.record(DOCTOR)
+            return time.monotonic() - started
+
+    async def scenario() -> float:
+        _, waited = await asyncio.gather(reads_formulary(), reads_patient())
+        await recorder.close()
+        return waited
+
+    waited = run(engine, scenario())
+    assert 0.05 < waited < 5  # written when the other request ended, not after the interval
 
 
 def test_close_writes_the_records_nobody_waited_for(engine: AsyncEngine) -> None:

@@ -1,11 +1,34 @@
-"""Column types that behave the same on SQLite and PostgreSQL."""
+"""Column types that behave the same on SQLite and PostgreSQL, and the ids stored in them."""
 
+import os
+import random
+import time
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
+
+# Ids need to be unique, not secret: a generator seeded once from the OS, rather than a system
+# call for every id (the audit log takes one for every request).
+_id_bits = random.Random(os.urandom(32)).getrandbits  # noqa: S311 (ids grant nothing)
+
+
+def uuid7() -> str:
+    """A UUIDv7 (RFC 9562) in its text form: the Unix time in milliseconds, then 74 random bits.
+
+    Time-ordered: rows inserted together fall on the last pages of an index on it.
+    """
+    value = (
+        (time.time_ns() // 1_000_000) << 80
+        | 0x7 << 76  # version
+        | _id_bits(12) << 64
+        | 0b10 << 62  # variant
+        | _id_bits(62)
+    )
+    digits = f"{value:032x}"
+    return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
 
 
 def naive_utc(value: Any) -> Any:

@@ -8,6 +8,7 @@ HTTP into calls of `interactions` inside a transaction and the results back into
 are FhirError exceptions, rendered once, in FhirApi.__call__.
 """
 
+import contextlib
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
@@ -1118,38 +1119,46 @@ class FhirApi:
         # Mounted under /fhir, the path here is what follows the base.
         path = scope["path"][len(scope.get("root_path", "")) :]
         guarded = searched = None
-        try:
-            handler = _route(call, path)
-            if self.settings.fhir_auth_required and handler not in _PUBLIC:
-                await self._authorize(call, handler)
-                call.action = _ACTIONS.get(handler)
-                if call.access is not None and handler in _WRITERS:
-                    # Only writes consult these: reads stay free of building them.
-                    guarded = store.WRITE_GUARD.set(call.access.write_guard(store.now()))
-                    searched = store.WRITE_SEARCH_BOUND.set(call.bound)
-            response = await handler(call)
-            await self._audit(call, response.status_code)
-        except FhirError as error:
-            if error.status == 403 and call.access is not None:
-                await self._audit_refusal(call, call.access, "403")
-            elif error.status != 401:
-                try:
-                    await self._audit(call, error.status)
-                except Exception:
-                    log.exception("Audit record of a failed %s not stored", request.method)
-            response = render_error(error)
-        except ClientDisconnect:
-            return  # nobody is left to answer
-        except Exception:
-            log.exception("Unhandled error in %s %s", request.method, scope["path"])
-            response = render_error(
-                FhirError.of(500, "exception", "Internal error; it has been logged")
-            )
-        finally:
-            if guarded is not None:
-                store.WRITE_GUARD.reset(guarded)
-            if searched is not None:
-                store.WRITE_SEARCH_BOUND.reset(searched)
+        # Requests that may leave audit records are counted, so that the recorder writes a
+        # batch once each of them waits for its record (audit.AuditRecorder).
+        tracked = (
+            self.recorder.serving()
+            if self.settings.fhir_auth_required
+            else contextlib.nullcontext()
+        )
+        with tracked:
+            try:
+                handler = _route(call, path)
+                if self.settings.fhir_auth_required and handler not in _PUBLIC:
+                    await self._authorize(call, handler)
+                    call.action = _ACTIONS.get(handler)
+                    if call.access is not None and handler in _WRITERS:
+                        # Only writes consult these: reads stay free of building them.
+                        guarded = store.WRITE_GUARD.set(call.access.write_guard(store.now()))
+                        searched = store.WRITE_SEARCH_BOUND.set(call.bound)
+                response = await handler(call)
+                await self._audit(call, response.status_code)
+            except FhirError as error:
+                if error.status == 403 and call.access is not None:
+                    await self._audit_refusal(call, call.access, "403")
+                elif error.status != 401:
+                    try:
+                        await self._audit(call, error.status)
+                    except Exception:
+                        log.exception("Audit record of a failed %s not stored", request.method)
+                response = render_error(error)
+            except ClientDisconnect:
+                return  # nobody is left to answer
+            except Exception:
+                log.exception("Unhandled error in %s %s", request.method, scope["path"])
+                response = render_error(
+                    FhirError.of(500, "exception", "Internal error; it has been logged")
+                )
+            finally:
+                if guarded is not None:
+                    store.WRITE_GUARD.reset(guarded)
+                if searched is not None:
+                    store.WRITE_SEARCH_BOUND.reset(searched)
         await response(scope, receive, send)
 
 

@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 from functools import cache, lru_cache
 from typing import Any
 
-import uuid6
 from sqlalchemy import (
     ARRAY,
     BigInteger,
@@ -48,7 +47,7 @@ from shafa.db.tables import (
     resource_versions,
     resources,
 )
-from shafa.db.types import UtcDateTime, naive_utc
+from shafa.db.types import UtcDateTime, naive_utc, uuid7
 from shafa.fhir import indexing, jsonio, unique
 from shafa.fhir.compartments import owning_patient, patient_compartment_params
 from shafa.fhir.errors import FhirError, Issue, gone, not_found
@@ -208,7 +207,7 @@ def new_id() -> str:
     full-page image in the WAL. It reveals the creation time to the millisecond, which
     meta.lastUpdated tells anyway.
     """
-    return str(uuid6.uuid7())
+    return uuid7()
 
 
 def now() -> datetime:

@@ -55,14 +55,13 @@ import json
 import logging
 import secrets
 import uuid
-from collections.abc import AsyncIterator, Collection, Sequence
+from collections.abc import AsyncIterator, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
 import orjson
-import uuid6
 from sqlalchemy import (
     ARRAY,
     BigInteger,
@@ -83,7 +82,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shafa.db.engine import single_statement, write_transaction
-from shafa.db.types import UtcDateTime, naive_utc
+from shafa.db.types import UtcDateTime, naive_utc, uuid7
 from shafa.security.tables import audit_chains, audit_log, audit_patients
 
 CHAINS = 16
@@ -234,15 +233,22 @@ def record_hash(row: dict[str, Any]) -> str:
     return link_hash(row["prev_hash"], content_hash(row))
 
 
+def new_record_id() -> str:
+    """A record's id: a UUIDv7, so the log's id index grows at its end."""
+    return uuid7()
+
+
 def _chain_of(record_id: str) -> int:
     # The low bits of a UUIDv7 are random: the chains fill evenly and nobody chooses one.
     return uuid.UUID(record_id).int % CHAINS
 
 
-def _content(record_id: str, entry: AuditRecord) -> dict[str, Any]:
-    """The stored columns of a record but its place in its chain."""
-    patients = tuple(dict.fromkeys(entry.patients))  # once each, in order
-    return {
+def _content(record_id: str, entry: AuditRecord) -> tuple[dict[str, Any], str]:
+    """The stored columns of a record but its place in its chain, and their content_hash
+    (computed from the lists before they are serialised, so not parsed back)."""
+    patients = list(dict.fromkeys(entry.patients))  # once each, in order
+    resources = list(entry.resources)
+    row = {
         "id": record_id,
         "recorded": entry.recorded,
         "action": Action(entry.action).value,
@@ -254,8 +260,8 @@ def _content(record_id: str, entry: AuditRecord) -> dict[str, Any]:
         "role": entry.role,
         "organisation": entry.organisation,
         "patient_id": patients[0] if len(patients) == 1 else None,
-        "patients": _dump(patients),
-        "resources": _dump(entry.resources),
+        "patients": patients,
+        "resources": resources,
         "purpose": entry.purpose,
         "reason": entry.reason,
         "source_ip": entry.source_ip,
@@ -263,6 +269,12 @@ def _content(record_id: str, entry: AuditRecord) -> dict[str, Any]:
         "request_id": entry.request_id,
         "query": entry.query,
     }
+    canonical = orjson.dumps(
+        row | {"recorded": entry.recorded.astimezone(UTC).isoformat(timespec="microseconds")},
+        option=orjson.OPT_SORT_KEYS,
+    )
+    row["patients"], row["resources"] = _dump(patients), _dump(resources)
+    return row, hashlib.sha256(canonical).hexdigest()
 
 
 _CONTENT_COLUMNS = [c.name for c in audit_log.columns if c.name not in _CHAIN_COLUMNS]
@@ -308,10 +320,12 @@ async def _create_chain(conn: AsyncConnection, chain: int) -> None:
     )
 
 
-async def _append_postgresql(conn: AsyncConnection, chain: int, row: dict[str, Any]) -> None:
+async def _append_postgresql(
+    conn: AsyncConnection, chain: int, row: dict[str, Any], digest: str
+) -> None:
     params = row | {
         "chain": chain,
-        "content_hash": content_hash(row),
+        "content_hash": digest,
         "patient_ids": json.loads(row["patients"]),
     }
     if (await conn.execute(_APPEND_POSTGRESQL, params)).first() is None:
@@ -319,7 +333,9 @@ async def _append_postgresql(conn: AsyncConnection, chain: int, row: dict[str, A
         (await conn.execute(_APPEND_POSTGRESQL, params)).one()
 
 
-async def _append_batch(conn: AsyncConnection, chain: int, rows: list[dict[str, Any]]) -> None:
+async def _append_batch(
+    conn: AsyncConnection, chain: int, rows: list[tuple[dict[str, Any], str]]
+) -> None:
     """Append records after the head of one chain, in order, in the caller's transaction.
 
     The head is read with its lock (FOR UPDATE on PostgreSQL; on SQLite the write transaction
@@ -389,14 +405,14 @@ _BATCH_POSTGRESQL, _BATCH_COLUMNS = _batch_statement_postgresql()
 
 
 def _linked(
-    rows: list[dict[str, Any]], chain: int, seq: int, prev_hash: str
+    rows: list[tuple[dict[str, Any], str]], chain: int, seq: int, prev_hash: str
 ) -> tuple[list[dict[str, Any]], list[tuple[str, datetime, str]]]:
-    """The rows with their places and hashes after the head (seq, prev_hash), and the rows of
-    audit_patients they need."""
+    """The rows (with their content hashes) with their places and hashes after the head (seq,
+    prev_hash), and the rows of audit_patients they need."""
     stored, indexed = [], []
-    for row in rows:
+    for row, digest in rows:
         seq += 1
-        link = link_hash(prev_hash, content_hash(row))
+        link = link_hash(prev_hash, digest)
         stored.append(row | {"chain": chain, "seq": seq, "prev_hash": prev_hash, "hash": link})
         indexed += [(p, row["recorded"], row["id"]) for p in json.loads(row["patients"])]
         prev_hash = link
@@ -404,42 +420,45 @@ def _linked(
 
 
 async def _append_batch_postgresql(
-    engine: AsyncEngine, chain: int, head: tuple[int, str], rows: list[dict[str, Any]]
+    conn: AsyncConnection,
+    chain: int,
+    head: tuple[int, str],
+    rows: list[tuple[dict[str, Any], str]],
 ) -> tuple[int, str] | None:
-    """Append the rows after the head if the chain is still there; the new head, or None when
-    another writer moved the chain meanwhile (nothing is written then)."""
+    """Append the rows after the head if the chain is still there, in one autocommitted
+    statement on conn; the new head, or None when another writer moved the chain meanwhile
+    (nothing is written then)."""
     seq, prev_hash = head
     stored, indexed = _linked(rows, chain, seq, prev_hash)
     plain = [[naive_utc(row[name]) for row in stored] for name in _BATCH_COLUMNS]
     last = stored[-1]
-    async with single_statement(engine) as conn:
-        raw = await conn.get_raw_connection()
-        driver = raw.driver_connection
-        assert driver is not None
-        moved = await driver.fetchval(
-            _BATCH_POSTGRESQL,
-            last["seq"],
-            last["prev_hash"],
-            last["hash"],
-            chain,
-            seq,
-            *plain,
-            [p for p, _, _ in indexed],
-            [naive_utc(recorded) for _, recorded, _ in indexed],
-            [record_id for _, _, record_id in indexed],
-        )
+    raw = await conn.get_raw_connection()
+    driver = raw.driver_connection
+    assert driver is not None
+    moved = await driver.fetchval(
+        _BATCH_POSTGRESQL,
+        last["seq"],
+        last["prev_hash"],
+        last["hash"],
+        chain,
+        seq,
+        *plain,
+        [p for p, _, _ in indexed],
+        [naive_utc(recorded) for _, recorded, _ in indexed],
+        [record_id for _, _, record_id in indexed],
+    )
     return (last["seq"], last["hash"]) if moved else None
 
 
-async def _head(engine: AsyncEngine, chain: int) -> tuple[int, str]:
-    """The head of a chain as committed now (made if the chain has none yet)."""
+async def _head(conn: AsyncConnection, chain: int) -> tuple[int, str]:
+    """The head of a chain as committed now (made if the chain has none yet), on an
+    autocommit connection."""
     c = audit_chains.c
     query = select(c.seq, c.hash).where(c.chain == chain)
-    async with write_transaction(engine) as conn:
-        head = (await conn.execute(query)).first()
-        if head is None:
-            await _create_chain(conn, chain)
-            head = (await conn.execute(query)).one()
+    head = (await conn.execute(query)).first()
+    if head is None:
+        await _create_chain(conn, chain)
+        head = (await conn.execute(query)).one()
     return head.seq, head.hash
 
 
@@ -449,12 +468,12 @@ async def record(conn: AsyncConnection, entry: AuditRecord) -> str:
     The chain's head stays locked until that transaction ends, so record just before commit.
     On SQLite the transaction must be a write transaction (db.engine.write_transaction).
     """
-    record_id = str(uuid6.uuid7())
-    row = _content(record_id, entry)
+    record_id = new_record_id()
+    row, digest = _content(record_id, entry)
     if conn.dialect.name == "postgresql":
-        await _append_postgresql(conn, _chain_of(record_id), row)
+        await _append_postgresql(conn, _chain_of(record_id), row, digest)
     else:  # SQLite's one write lock serialises writers anyway: one code path with the batches
-        await _append_batch(conn, _chain_of(record_id), [row])
+        await _append_batch(conn, _chain_of(record_id), [(row, digest)])
     return record_id
 
 
@@ -473,6 +492,7 @@ async def record_now(engine: AsyncEngine, entry: AuditRecord) -> str:
 @dataclass(frozen=True)
 class _Buffered:
     row: dict[str, Any]  # _content of the record
+    digest: str  # its content_hash
     arrived: float  # loop time
     done: "asyncio.Future[None] | None"  # None: the caller did not wait
 
@@ -481,14 +501,21 @@ class AuditRecorder:
     """Group commit for the audit records of reads and searches: one per process.
 
     record() puts a record in a buffer; a background task writes the buffer to one chain in one
-    transaction once it holds batch_size records, or `interval` seconds after its oldest record
-    arrived. With wait=True (the FHIR API's way) record() returns once its record is committed,
-    so no response is sent for an access that went unrecorded; if the batch fails, every waiting
-    caller gets the exception, nothing of the batch is stored, and later records go on as
-    usual. Records of callers that did not wait and failed are logged at ERROR with their
-    content. At most max_buffered records are buffered or being written; beyond that record()
-    waits for room (back-pressure). The task starts on the first record, on the running loop;
-    close() writes what is buffered and stops it (the app's lifespan calls it).
+    statement (one transaction on SQLite). With wait=True (the FHIR API's way) record() returns
+    once its record is committed, so no response is sent for an access that went unrecorded; if
+    the batch fails, every waiting caller gets the exception, nothing of the batch is stored,
+    and later records go on as usual. Records of callers that did not wait and failed are
+    logged at ERROR with their content. At most max_buffered records are buffered or being
+    written; beyond that record() waits for room (back-pressure). The task starts on the first
+    record, on the running loop; close() writes what is buffered and stops it (the app's
+    lifespan calls it).
+
+    When a batch is written. At once when it holds batch_size records. Otherwise, for callers
+    that announce their requests with serving(): as soon as every request being served is
+    waiting for its record, since nothing more will join the batch until one is answered; a
+    lone request is written at once, and under load a batch holds one record of every request
+    in flight (a flush per record halved the reads a second). Records that come otherwise wait
+    at most `interval` seconds after the oldest arrived, for company.
     """
 
     def __init__(
@@ -496,7 +523,7 @@ class AuditRecorder:
         engine: AsyncEngine,
         *,
         batch_size: int = 256,
-        interval: float = 0.001,
+        interval: float = 0.005,
         max_buffered: int = 4096,
         chain: int | None = None,
     ) -> None:
@@ -512,23 +539,41 @@ class AuditRecorder:
         self._task: asyncio.Task[None] | None = None
         self._closing = False
         self._held = 0  # slots of _room taken
+        self._serving = 0  # requests inside serving()
+        self._waiting = 0  # buffered records whose callers wait for them
         # On PostgreSQL the recorder appends to one chain and remembers its head, so a batch
-        # is one statement; another writer moving that chain sends it to read the head again,
-        # or to another chain (see _flush).
+        # is one statement, on a connection it keeps; another writer moving that chain sends it
+        # to read the head again, or to another chain (see _flush).
         self._chain = secrets.randbelow(CHAINS) if chain is None else chain % CHAINS
         self._head: tuple[int, str] | None = None
+        self._conn: AsyncConnection | None = None
 
     @property
     def buffered(self) -> int:
         """Records in the buffer or being written."""
         return self._held
 
+    @contextlib.contextmanager
+    def serving(self) -> Iterator[None]:
+        """Around the handling of one request that may record: tells the recorder how many
+        records may still join a batch (see the class's docstring)."""
+        self._serving += 1
+        try:
+            yield
+        finally:
+            self._serving -= 1
+            if self._buffer and self._everyone_waits():
+                self._wake.set()
+
+    def _everyone_waits(self) -> bool:
+        return 0 < self._serving <= self._waiting
+
     async def record(self, entry: AuditRecord, *, wait: bool = True) -> str:
         """Buffer a record; its id. With wait, return once it is committed (or raise why not)."""
         if self._closing:
             raise RuntimeError("The audit recorder is closed")
-        record_id = str(uuid6.uuid7())
-        row = _content(record_id, entry)
+        record_id = new_record_id()
+        row, digest = _content(record_id, entry)
         await self._room.acquire()
         if self._task is not None and self._task.done():  # closed while this caller waited
             self._room.release()
@@ -538,8 +583,10 @@ class AuditRecorder:
         if self._task is None:
             self._task = loop.create_task(self._run(), name="audit-recorder")
         done = loop.create_future() if wait else None
-        self._buffer.append(_Buffered(row, loop.time(), done))
-        if len(self._buffer) == 1 or len(self._buffer) >= self.batch_size:
+        self._buffer.append(_Buffered(row, digest, loop.time(), done))
+        if done is not None:
+            self._waiting += 1
+        if len(self._buffer) == 1 or len(self._buffer) >= self.batch_size or self._everyone_waits():
             self._wake.set()
         if done is not None:
             await done
@@ -552,6 +599,12 @@ class AuditRecorder:
         if self._task is not None:
             await self._task
 
+    def _due(self, now: float) -> float:
+        """Seconds until the buffer must be written; 0 when it must be now."""
+        if len(self._buffer) >= self.batch_size or self._closing or self._everyone_waits():
+            return 0.0
+        return max(0.0, self._buffer[0].arrived + self.interval - now)
+
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         try:
@@ -562,31 +615,37 @@ class AuditRecorder:
                     self._wake.clear()
                     await self._wake.wait()
                     continue
-                delay = self._buffer[0].arrived + self.interval - loop.time()
-                if len(self._buffer) < self.batch_size and not self._closing and delay > 0:
+                delay = self._due(loop.time())
+                if delay > 0:
                     self._wake.clear()
-                    # Woken early by a full batch or close(), else when the oldest is due.
+                    # Woken early by a full batch, every request waiting, or close().
                     with contextlib.suppress(TimeoutError):
                         async with asyncio.timeout(delay):
                             await self._wake.wait()
                     continue
                 batch = self._buffer[: self.batch_size]
                 del self._buffer[: self.batch_size]
+                self._waiting -= sum(1 for buffered in batch if buffered.done is not None)
                 await self._flush(batch)
         finally:  # cancelled with the loop, say: nobody is left waiting without an answer
-            batch, self._buffer = self._buffer, []
+            batch, self._buffer, self._waiting = self._buffer, [], 0
             self._fail(batch, RuntimeError("The audit recorder stopped"))
+            if self._conn is not None:
+                with contextlib.suppress(Exception):
+                    await self._conn.close()
+                self._conn = None
 
     async def _flush(self, batch: list[_Buffered]) -> None:
-        rows = [buffered.row for buffered in batch]
+        rows = [(buffered.row, buffered.digest) for buffered in batch]
         try:
             if self.engine.dialect.name == "postgresql":
                 await self._append_postgresql(rows)
             else:
                 async with write_transaction(self.engine) as conn:
-                    await _append_batch(conn, _chain_of(rows[0]["id"]), rows)
+                    await _append_batch(conn, _chain_of(rows[0][0]["id"]), rows)
         except Exception as error:  # every waiter gets it; the recorder goes on
             self._head = None
+            await self._drop_connection()
             self._fail(batch, error)
             return
         except BaseException:  # cancelled with the loop: the outcome is unknown, say so
@@ -597,11 +656,27 @@ class AuditRecorder:
                 buffered.done.set_result(None)
         self._release(len(batch))
 
-    async def _append_postgresql(self, rows: list[dict[str, Any]]) -> None:
+    async def _connection(self) -> AsyncConnection:
+        # Kept for the recorder's life: checking one out of the pool for each batch cost more
+        # Python than writing the batch.
+        if self._conn is None:
+            conn = await self.engine.connect()
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            self._conn = conn
+        return self._conn
+
+    async def _drop_connection(self) -> None:
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            with contextlib.suppress(Exception):
+                await conn.invalidate()
+
+    async def _append_postgresql(self, rows: list[tuple[dict[str, Any], str]]) -> None:
+        conn = await self._connection()
         for attempt in range(CHAINS):
             if self._head is None:
-                self._head = await _head(self.engine, self._chain)
-            moved = await _append_batch_postgresql(self.engine, self._chain, self._head, rows)
+                self._head = await _head(conn, self._chain)
+            moved = await _append_batch_postgresql(conn, self._chain, self._head, rows)
             if moved is not None:
                 self._head = moved
                 return
