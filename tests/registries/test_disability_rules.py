@@ -57,11 +57,12 @@ def test_the_review_date_comes_after_the_start(review: str) -> None:
 def test_the_group_comes_from_the_value_set_and_the_cause_is_an_icd10_code() -> None:
     assert _issues(recorded("d1", "leyla", "group-4")) == [("code-invalid", "Observation.value")]
     assert determination(recorded("d1", "leyla", "group-4")) is None
-    for bad in ["g80.1", "G8", "G80.123", "80.1", "G80-1"]:
+    # Unknown codes, national modifications and codes with subdivisions (not valid for coding).
+    for bad in ["g80.1", "G8", "G80.123", "80.1", "G80-1", "Z99.7", "S14.11", "G80", "A00-A09"]:
         assert _issues(recorded("d1", "leyla", cause=bad)) == [
             ("code-invalid", "Observation.component[0].value")
         ], bad
-    for good in ["G80", "G80.1", "S14.11", "U07.1"]:
+    for good in ["G80.1", "Q90.0", "U07.1", "I64"]:
         assert _issues(recorded("d1", "leyla", cause=good)) == [], good
     uncoded = recorded("d1", "leyla")
     uncoded["component"][0]["valueCodeableConcept"] = {"text": "cerebral palsy"}

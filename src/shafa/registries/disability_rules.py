@@ -20,7 +20,6 @@ with a coded result, a decider and a validity, and Observation carries each of t
 element, searchable by the R4 search parameters (code, subject, value-concept, performer, date).
 """
 
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,11 +31,8 @@ from shafa.fhir.indexing import date_range
 from shafa.registries import codes
 from shafa.registries.elements import codes_in, listed, reference_to, unknown_codes
 from shafa.registries.licence_rules import period_bounds
+from shafa.terminology import icd10
 
-# The form of a WHO ICD-10 code: a letter, two digits, and a subdivision after a dot (national
-# modifications add a second digit).
-# TODO: ask the terminology registry whether the code exists, once it is in place.
-ICD10_FORM = re.compile(r"[A-Z][0-9]{2}(\.[0-9]{1,2})?")
 # Statuses of a determination in force (R4 observation-status); the others withdraw it or say
 # it is not decided yet.
 IN_FORCE = frozenset({"final", "amended", "corrected"})
@@ -158,11 +154,11 @@ def _cause_issues(observation: dict[str, Any]) -> Iterator[Issue]:
                 expression=(where,),
             )
         for code in found:
-            if not ICD10_FORM.fullmatch(code):
+            if not icd10.is_valid_leaf(code):
                 yield Issue(
                     "code-invalid",
-                    f"{code!r} is not an ICD-10 code (a letter, two digits, and a subdivision "
-                    "after a dot, e.g. G80.1)",
+                    f"{code!r} is not an ICD-10 code valid for a diagnosis (WHO 2019 edition: "
+                    "a category without subdivisions or a subcategory, e.g. G80.1)",
                     expression=(where,),
                 )
 
