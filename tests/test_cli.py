@@ -49,6 +49,15 @@ def test_upgrade_then_demo_loads_the_synthetic_country_once(tmp_path: Path) -> N
         counts
     )
     assert versions == 1  # loading twice changed nothing
+    # The shipped medicinal product register is loaded with it, every pack once.
+    assert counts["Medication"] == counts["MedicationKnowledge"] == 789
+    # The registries' write checks and foldings ran as for an API write: names are searchable
+    # the way people type them.
+    with sqlite3.connect(database) as conn:
+        folded = conn.execute(
+            "SELECT count(DISTINCT resource_pk) FROM idx_string WHERE folded IS NOT NULL"
+        ).fetchone()[0]
+    assert folded == 30
 
 
 def test_demo_on_an_unmigrated_database_says_what_to_run(tmp_path: Path) -> None:

@@ -5,7 +5,11 @@ from datetime import date
 
 from shafa import registries
 from shafa.fhir.validation import check_resource
+from shafa.registries import medicines_csv
+from shafa.registries.medicines_entry import dose_form_display
+from shafa.registries.medicines_rules import GTIN, RegistrationStatus
 from shafa.synthetic import country
+from shafa.terminology import icd10
 
 
 def _by_type(resources: list[dict]) -> dict[str, list[dict]]:
@@ -101,7 +105,8 @@ def test_the_country_keeps_the_registries_rules() -> None:
     facilities = list(country.facility_resources(plan))
     kinds = collections.Counter(r["resourceType"] for r in facilities)
     districts = len(country.districts())
-    assert kinds["Location"] == kinds["Organization"] - 4 - 14  # all but the top and unions
+    # All but the ministry, its three agencies, the commission and the 14 unions have a place.
+    assert kinds["Location"] == kinds["Organization"] - 5 - 14
     assert kinds["Practitioner"] == kinds["PractitionerRole"] >= 2 * districts
     for resource in [*facilities, *country.households(plan)]:
         check_resource(resource)
@@ -110,3 +115,67 @@ def test_the_country_keeps_the_registries_rules() -> None:
         for reference in _references(resource):
             if reference.split("/")[0] in {"Organization", "Practitioner"}:
                 assert reference in ids, reference
+
+
+def test_prescriptions_are_dispensed_as_registered_packs_of_their_ingredient() -> None:
+    """A prescription names the INN, strength and form; its dispense names a valid pack of
+    the shipped register that a pharmacy may substitute for it, by GTIN, enough for the course."""
+    register = {
+        gtin: entry
+        for _line, entry in medicines_csv.shipped()
+        for gtin in entry.gtins
+        if entry.status is RegistrationStatus.VALID
+    }
+    resources = list(country.households(country.plan(1500, seed=4)))
+    requests = {r["id"]: r for r in resources if r["resourceType"] == "MedicationRequest"}
+    dispenses = [r for r in resources if r["resourceType"] == "MedicationDispense"]
+    assert len(dispenses) > 100
+    gtins_used = set()
+    for dispense in dispenses:
+        request = requests[dispense["authorizingPrescription"][0]["reference"].split("/")[1]]
+        gtin = next(
+            c["code"]
+            for c in dispense["medicationCodeableConcept"]["coding"]
+            if c["system"] == GTIN
+        )
+        pack = register[gtin]
+        gtins_used.add(gtin)
+        prescribed = request["medicationCodeableConcept"]
+        assert pack.atc == prescribed["coding"][0]["code"]
+        substance = pack.ingredients[0]
+        form = dose_form_display(pack.dose_form)
+        assert prescribed["text"] == f"{substance.inn} {substance.strength.amount} {form}"
+        needed = request["dispenseRequest"]["quantity"]
+        assert dispense["quantity"]["code"] == needed["code"] == pack.pack.unit
+        assert needed["value"] <= dispense["quantity"]["value"] < needed["value"] + pack.pack.value
+        assert dispense["quantity"]["value"] % pack.pack.value == 0  # whole packs
+    assert len(gtins_used) > 10  # substitution: more than one pack per prescription kind
+
+
+def test_disability_determinations_follow_age_and_the_registry() -> None:
+    registries.install()
+    plan = country.plan(3000, seed=5)
+    resources = list(country.households(plan))
+    born = {
+        r["id"]: date.fromisoformat(r["birthDate"])
+        for r in resources
+        if r["resourceType"] == "Patient"
+    }
+    found = [
+        r
+        for r in resources
+        if r["resourceType"] == "Observation"
+        and r["code"]["coding"][0]["code"] == "disability-determination"
+    ]
+    assert 0.03 < len(found) / len(born) < 0.09  # about 6 % of the population
+    for determination in found:
+        check_resource(determination)
+        birth = born[determination["subject"]["reference"].split("/")[1]]
+        group = determination["valueCodeableConcept"]["coding"][0]["code"]
+        start = date.fromisoformat(determination["effectivePeriod"]["start"])
+        review = date.fromisoformat(determination["effectivePeriod"]["end"])
+        child = (country.BASE_DATE - birth).days // 365 < 18
+        assert (group == "under-18") == child
+        assert birth < start <= country.BASE_DATE < review
+        cause = determination["component"][0]["valueCodeableConcept"]["coding"][0]["code"]
+        assert icd10.is_valid_leaf(cause)

@@ -373,6 +373,7 @@ class ImportResult:
     created: int
     updated: int
     unchanged: int
+    resources: int = 0  # written: every product's two, and the holders' Organizations new here
 
     def __str__(self) -> str:
         return (
@@ -468,7 +469,7 @@ async def import_rows(
             updated += 1
         else:
             unchanged += 1
-    return ImportResult(created, updated, unchanged)
+    return ImportResult(created, updated, unchanged, len(writes))
 
 
 async def import_csv(engine: AsyncEngine, text: str, moment: datetime) -> ImportResult:

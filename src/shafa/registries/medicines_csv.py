@@ -20,6 +20,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from functools import cache
+from importlib import resources
 
 from shafa.registries.medicines_entry import (
     Entry,
@@ -307,6 +309,14 @@ def parse(text: str) -> list[tuple[int, Entry]]:
     except csv.Error as error:
         raise CsvError(reader.line_num, None, f"is not valid CSV: {error}") from None
     return entries
+
+
+@cache
+def shipped() -> tuple[tuple[int, Entry], ...]:
+    """The register Shafa ships (data/medicines.csv), parsed: what `shafa demo` loads and the
+    synthetic country prescribes and dispenses from."""
+    data = resources.files("shafa.registries").joinpath("data", "medicines.csv")
+    return tuple(parse(data.read_text(encoding="utf-8")))
 
 
 def _row(entry: Entry) -> list[str]:

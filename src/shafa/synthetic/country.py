@@ -33,7 +33,9 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from shafa.registries import codes
+from shafa.registries import codes, medicines_csv
+from shafa.registries.medicines_entry import Entry, dose_form_display
+from shafa.registries.medicines_rules import GTIN, RegistrationStatus
 from shafa.security.rules import FIN_SYSTEM
 from shafa.synthetic import clinical
 from shafa.synthetic.names import (
@@ -349,6 +351,9 @@ def facility_resources(country: Plan) -> Iterator[dict[str, Any]]:
     )
     yield organization("its", "İcbari Tibbi Sığorta üzrə Dövlət Agentliyi", "agency", "ministry")
     yield organization("aec", "Analitik Ekspertiza Mərkəzi", "agency", "ministry")
+    # Disability is determined by the medical and social expertise commissions, which answer to
+    # the labour and social protection ministry, not to health's.
+    yield organization(COMMISSION, "Tibbi-Sosial Ekspertiza Komissiyası", "agency", None)
     for region in sorted(REGION_CENTRES):
         yield organization(
             f"union-{region.lower()}", f"TƏBİB regional union {region}", "regional-union", "tabib"
@@ -660,7 +665,9 @@ def _russian_name(person: _Person) -> dict[str, Any]:
 
 # --- clinical histories --------------------------------------------------------------------
 
-# (ICD-10, display, minimum age, yearly onset odds at 60, chronic, ATC, INN, strength, form)
+# (ICD-10, display, minimum age, yearly onset odds at 60, chronic, ATC, INN, strength, form):
+# the treatment is prescribed by INN, strength and dose form as the shipped register has them
+# (registries/data/medicines.csv), and dispensed as one of its valid packs (`_packs`).
 CONDITIONS = (
     (
         "I10",
@@ -682,7 +689,7 @@ CONDITIONS = (
         "A10BA02",
         "metformin",
         "850 mg",
-        "tablet",
+        "film-coated-tablet",
     ),
     (
         "J45.9",
@@ -692,8 +699,8 @@ CONDITIONS = (
         True,
         "R03AC02",
         "salbutamol",
-        "100 microgram/dose",
-        "inhalation",
+        "100 ug",
+        "pressurised-inhalation",
     ),
     (
         "I25.9",
@@ -704,7 +711,7 @@ CONDITIONS = (
         "C10AA05",
         "atorvastatin",
         "20 mg",
-        "tablet",
+        "film-coated-tablet",
     ),
     (
         "E03.9",
@@ -713,8 +720,8 @@ CONDITIONS = (
         0.04,
         True,
         "H03AA01",
-        "levothyroxine",
-        "50 microgram",
+        "levothyroxine sodium",
+        "50 ug",
         "tablet",
     ),
     (
@@ -726,7 +733,7 @@ CONDITIONS = (
         "N02BE01",
         "paracetamol",
         "500 mg",
-        "tablet",
+        "film-coated-tablet",
     ),
     (
         "J20.9",
@@ -737,7 +744,7 @@ CONDITIONS = (
         "J01CA04",
         "amoxicillin",
         "500 mg",
-        "capsule",
+        "capsule-hard",
     ),
     (
         "N39.0",
@@ -748,7 +755,7 @@ CONDITIONS = (
         "J01MA02",
         "ciprofloxacin",
         "500 mg",
-        "tablet",
+        "film-coated-tablet",
     ),
     (
         "K29.7",
@@ -759,9 +766,19 @@ CONDITIONS = (
         "A02BC01",
         "omeprazole",
         "20 mg",
-        "capsule",
+        "gastro-resistant-capsule",
     ),
-    ("M54.5", "Low back pain", 20, 0.08, False, "M01AE01", "ibuprofen", "400 mg", "tablet"),
+    (
+        "M54.5",
+        "Low back pain",
+        20,
+        0.08,
+        False,
+        "M01AE01",
+        "ibuprofen",
+        "400 mg",
+        "film-coated-tablet",
+    ),
 )
 
 # National immunisation calendar (Ministry of Health): (months of age, CVX, vaccine)
@@ -786,6 +803,81 @@ VITALS = (
     ("2093-3", "Cholesterol [Mass/volume] in Serum or Plasma", "mg/dL", 140, 280, 0, 200),
     ("718-7", "Hemoglobin [Mass/volume] in Blood", "g/dL", 10.5, 17, 12, 17.5),
 )
+
+
+COMMISSION = "mse-commission"
+# Causes the commissions record, as ICD-10 codes valid for a diagnosis: (code, for children).
+DISABILITY_CAUSES = (
+    ("G80.1", True),  # cerebral palsy
+    ("Q90.9", True),  # Down syndrome
+    ("F71.9", True),  # intellectual disability
+    ("F84.0", True),  # childhood autism
+    ("G40.9", True),  # epilepsy
+    ("H54.0", False),  # blindness
+    ("I69.4", False),  # sequelae of stroke
+    ("I25.2", False),  # old myocardial infarction
+    ("E10.7", False),  # type 1 diabetes with complications
+    ("M05.9", False),  # rheumatoid arthritis
+    ("F20.0", False),  # schizophrenia
+    ("C50.9", False),  # breast cancer
+    ("N18.5", False),  # chronic kidney disease, stage 5
+    ("G35", False),  # multiple sclerosis
+    ("J44.9", False),  # chronic obstructive pulmonary disease
+)
+# Of adults with a determination, the groups' shares (I the most severe).
+ADULT_GROUPS = (("group-1", 0.15), ("group-2", 0.45), ("group-3", 0.40))
+
+
+def _disability_odds(age_years: int) -> float:
+    """About 6 % of the population lives with a disability group, more with age."""
+    if age_years < 1:
+        return 0.0
+    return 0.015 if age_years < 18 else 0.03 if age_years < 45 else 0.07 if age_years < 65 else 0.12
+
+
+def _disability(
+    rng: random.Random, person: _Person, subject: dict[str, Any], key: str, age_years: int
+) -> dict[str, Any]:
+    """A determination in the disability registry's shape (registries/disability_rules.py):
+    decided within the last two years, reviewed two years on; a child's holds until 18."""
+    child = age_years < 18
+    cause = rng.choice([code for code, for_children in DISABILITY_CAUSES if for_children == child])
+    if child:
+        group = "under-18"
+    else:
+        pick, group = rng.random(), ADULT_GROUPS[-1][0]
+        for name, share in ADULT_GROUPS:
+            if pick < share:
+                group = name
+                break
+            pick -= share
+    start = max(person.birth + timedelta(days=30), BASE_DATE - timedelta(days=rng.randrange(700)))
+    adult_on = date(person.birth.year + 18, person.birth.month, min(person.birth.day, 28))
+    review = adult_on if child else start + timedelta(days=2 * 365)
+    return {
+        "resourceType": "Observation",
+        "id": f"dis-{key}",
+        "status": "final",
+        "code": {
+            "coding": [
+                {"system": codes.REGISTRY_OBSERVATION, "code": codes.DISABILITY_DETERMINATION}
+            ]
+        },
+        "subject": subject,
+        "effectivePeriod": {"start": _iso(start), "end": _iso(review)},
+        "valueCodeableConcept": {"coding": [{"system": codes.DISABILITY_GROUP, "code": group}]},
+        "component": [
+            {
+                "code": {
+                    "coding": [
+                        {"system": codes.REGISTRY_OBSERVATION, "code": codes.DISABILITY_CAUSE}
+                    ]
+                },
+                "valueCodeableConcept": {"coding": [{"system": codes.ICD10, "code": cause}]},
+            }
+        ],
+        "performer": [{"reference": f"Organization/{COMMISSION}"}],
+    }
 
 
 def _history(
@@ -872,6 +964,8 @@ def _history(
             "patient": subject,
             "recordedDate": _iso(BASE_DATE - timedelta(days=rng.randrange(30, 3000))),
         }
+    if rng.random() < _disability_odds(age_years):
+        yield _disability(rng, person, subject, key, age_years)
 
 
 def _immunizations(person: _Person, subject: dict[str, Any], key: str) -> Iterator[dict]:
@@ -966,9 +1060,12 @@ def _condition_and_treatment(
         "recordedDate": _iso(day),
     }
     days = 30 if chronic else 7
+    per_day = 1 if chronic else 3
+    packs = _packs(inn, strength, form)
+    unit = packs[0].ingredients[0].strength.per.unit  # {tablet}, {actuation}, {capsule}
     medication = {
         "coding": [{"system": ATC_SYSTEM, "code": atc, "display": inn}],
-        "text": f"{inn} {strength} {form}",
+        "text": f"{inn} {strength} {dose_form_display(form)}",
     }
     request_id = f"rx-{key}"
     yield {
@@ -984,14 +1081,14 @@ def _condition_and_treatment(
         "reasonCode": [{"coding": [{"system": ICD10_SYSTEM, "code": icd}]}],
         "dosageInstruction": [
             {
-                "text": f"{strength}, gündə {1 if chronic else 3} dəfə",
-                "timing": {
-                    "repeat": {"frequency": 1 if chronic else 3, "period": 1, "periodUnit": "d"}
-                },
+                "text": f"{strength}, gündə {per_day} dəfə",
+                "timing": {"repeat": {"frequency": per_day, "period": 1, "periodUnit": "d"}},
+                "doseAndRate": [{"doseQuantity": _units(1, unit)}],
             }
         ],
         "dispenseRequest": {
             "validityPeriod": {"start": _iso(day), "end": _iso(day + timedelta(days=30))},
+            "quantity": _units(per_day * days, unit),
             "expectedSupplyDuration": {
                 "value": days,
                 "unit": "days",
@@ -1002,16 +1099,48 @@ def _condition_and_treatment(
     }
     if rng.random() < 0.85:
         handed = day + timedelta(days=rng.randrange(0, 3))
+        pack = packs[rng.randrange(len(packs))]  # substitution by INN: any of them
+        count = -(-per_day * days // int(pack.pack.value))  # whole packs, rounded up
         yield {
             "resourceType": "MedicationDispense",
             "id": f"disp-{key}",
             "status": "completed",
-            "medicationCodeableConcept": medication,
+            "medicationCodeableConcept": {
+                "coding": [
+                    {"system": GTIN, "code": pack.gtins[0], "display": pack.label()},
+                    {"system": ATC_SYSTEM, "code": atc, "display": inn},
+                ],
+                "text": pack.label(),
+            },
             "subject": subject,
             "performer": [{"actor": {"reference": f"Organization/{pharmacy}"}}],
             "authorizingPrescription": [{"reference": f"MedicationRequest/{request_id}"}],
+            "quantity": _units(count * int(pack.pack.value), unit),
+            "daysSupply": {"value": days, "unit": "days", "system": UCUM_SYSTEM, "code": "d"},
             "whenHandedOver": _moment(handed, rng.randrange(9 * 60, 20 * 60)),
         }
+
+
+def _units(value: int, unit: str) -> dict[str, Any]:
+    return {"value": value, "unit": unit, "system": UCUM_SYSTEM, "code": unit}
+
+
+@cache
+def _packs(inn: str, strength: str, dose_form: str) -> tuple[Entry, ...]:
+    """The valid packs of the shipped register a pharmacy may dispense for a prescription of
+    the INN at that strength and dose form."""
+    found = tuple(
+        entry
+        for _line, entry in medicines_csv.shipped()
+        if entry.status is RegistrationStatus.VALID
+        and len(entry.ingredients) == 1
+        and entry.ingredients[0].inn == inn
+        and str(entry.ingredients[0].strength.amount) == strength
+        and entry.dose_form == dose_form
+    )
+    if not found:
+        raise ValueError(f"The shipped register has no valid pack of {inn} {strength} {dose_form}")
+    return found
 
 
 # --- the whole ----------------------------------------------------------------------------

@@ -25,6 +25,8 @@ from sqlalchemy import text
 from shafa.config import Settings
 from shafa.db.engine import create_engine, write_transaction
 from shafa.fhir import store
+from shafa import registries
+from shafa.registries import medicines, medicines_csv
 from shafa.synthetic import country
 
 BATCH = 2000  # resources a transaction
@@ -87,10 +89,29 @@ def _plan(citizens: int, seed: int) -> country.Plan:
 def _load_chunk(job: tuple[str, int, int, int, int, str]) -> int:
     """In a worker process: write households [first, last) of the country."""
     database_url, citizens, seed, first, last, moment = job
+    registries.install()  # a spawned process starts without the registries' write checks
     plan = _plan(citizens, seed)
     resources = country.households(plan, first, last)
     settings = Settings(database_url=database_url)
     return asyncio.run(_write(settings, resources, datetime.fromisoformat(moment)))
+
+
+async def _register_medicines(
+    settings: Settings, moment: datetime, progress: Progress | None = None
+) -> int:
+    """The shipped medicinal product register, as `shafa registry medicines import` loads it:
+    the packs the country's prescriptions are dispensed from. Its resources written (a pack's
+    Medication and MedicationKnowledge, and the holders' Organizations)."""
+    engine = create_engine(settings)
+    try:
+        async with write_transaction(engine) as conn:
+            imported = await medicines.import_rows(conn, medicines_csv.shipped(), moment)
+    finally:
+        await engine.dispose()
+    written = imported.resources
+    if progress is not None:
+        progress(written)
+    return written
 
 
 def _chunks(plan: country.Plan) -> list[tuple[int, int]]:
@@ -109,9 +130,14 @@ def load(
 ) -> Loaded:
     """Write the country of `citizens` people (and its facilities) into the database."""
     started = time.perf_counter()
+    # What an API write does to a resource, the load does too: the registries' write checks
+    # (unique FINs and licence numbers, the organisation tree, the patient index's keys) and
+    # their foldings of names.
+    registries.install()
     plan = _plan(citizens, seed)
     moment = store.now()
-    written = asyncio.run(_write(settings, country.facility_resources(plan), moment, progress))
+    written = asyncio.run(_register_medicines(settings, moment, progress))
+    written += asyncio.run(_write(settings, country.facility_resources(plan), moment, progress))
     postgresql = settings.database_url.startswith("postgresql")
     processes = 1 if not postgresql else workers or os.cpu_count() or 1
     chunks = _chunks(plan)
