@@ -10,6 +10,7 @@ import pytest
 
 from shafa.registries.citizens import rules
 from shafa.registries.citizens.rules import FIN_SYSTEM, LANGUAGE_EXTENSION
+from shafa.terminology import admin_division
 
 TODAY = date(2026, 3, 2)
 
@@ -209,3 +210,31 @@ def test_only_phone_numbers_are_judged_as_phone_numbers() -> None:
 )
 def test_an_address_in_azerbaijan_has_an_azerpost_code(address: dict, expected: list[str]) -> None:
     assert where(rules.address_issues(patient(address=[address]))) == expected
+
+
+def _in_division(code: str, system: str = admin_division.URL) -> dict:
+    extension = {
+        "url": rules.ADMIN_DIVISION_EXTENSION,
+        "valueCoding": {"system": system, "code": code},
+    }
+    return {"country": "AZ", "extension": [extension]}
+
+
+@pytest.mark.parametrize(
+    ("code", "system", "refused"),
+    [
+        ("AZ-QBA", admin_division.URL, False),  # Quba district
+        ("AZ-BA-NSM", admin_division.URL, False),  # Nəsimi, a district of Baku
+        ("AZ-GA", admin_division.URL, False),  # Gəncə city
+        ("AZ-NX", admin_division.URL, False),  # the autonomous republic
+        ("ER-01", admin_division.URL, True),  # an economic region: nobody lives at one
+        ("AZ-XYZ", admin_division.URL, True),  # no such unit
+        ("AZ-QBA", "urn:iso:std:iso:3166:-2", True),  # another system
+    ],
+)
+def test_an_address_is_placed_on_the_official_administrative_division(
+    code: str, system: str, refused: bool
+) -> None:
+    issues = rules.address_issues(patient(address=[_in_division(code, system)]))
+    assert where(issues) == (["Patient.address[0].extension[0].valueCoding"] if refused else [])
+    assert all(issue.code == "code-invalid" for issue in issues)

@@ -3,6 +3,7 @@
 from typing import Any
 
 from shafa.registries import codes
+from shafa.registries.citizens.rules import ADMIN_DIVISION_EXTENSION
 from shafa.registries.facilities_rules import (
     ancestor_chains,
     kind_of,
@@ -13,6 +14,7 @@ from shafa.registries.facilities_rules import (
     standing,
 )
 from shafa.registries.licence_rules import StandingStatus
+from shafa.terminology import admin_division
 from tests.registries.builders import coded, facility_licence, organization, suspension
 from tests.registries.test_licence_rules import at
 
@@ -135,3 +137,18 @@ def test_ancestor_chains_find_cycles_among_the_moved_and_through_what_is_known()
     assert kind_of(organization("x", "hospital")) == "hospital"
     assert kind_of({"type": [{"text": "clinic"}]}) is None
     assert parent_of(organization("x", "hospital", part_of="y")) == "y"
+
+
+def test_a_location_is_placed_on_the_official_administrative_division() -> None:
+    def placed(code: str) -> dict:
+        extension = {
+            "url": ADMIN_DIVISION_EXTENSION,
+            "valueCoding": {"system": admin_division.URL, "code": code},
+        }
+        return {"resourceType": "Location", "address": {"extension": [extension]}}
+
+    assert list(location_issues(placed("AZ-QBA"))) == []
+    refused = list(location_issues(placed("ER-14")))
+    assert [(i.code, i.expression) for i in refused] == [
+        ("code-invalid", ("Location.address.extension[0].valueCoding",))
+    ]

@@ -22,6 +22,7 @@ from typing import Any
 
 from shafa.fhir.errors import Issue
 from shafa.registries import codes
+from shafa.registries.citizens.rules import division_issues
 from shafa.registries.elements import codes_in, listed, reference_to, unknown_codes
 from shafa.registries.licence_rules import (
     Licence,
@@ -115,7 +116,11 @@ def organization_issues(organization: dict[str, Any]) -> Iterator[Issue]:
 
 
 def location_issues(location: dict[str, Any]) -> Iterator[Issue]:
-    """A Location's coordinates are a place on Earth (WGS84, R4 location.html#position)."""
+    """A Location's coordinates are a place on Earth (WGS84, R4 location.html#position), and
+    its address's place on the administrative division, when coded, is one (as a citizen's)."""
+    address = location.get("address")
+    if isinstance(address, dict):
+        yield from division_issues(address, "Location.address")
     position = location.get("position")
     if not isinstance(position, dict):
         return

@@ -34,6 +34,7 @@ from importlib import resources
 from typing import Any
 
 from shafa.registries import codes, medicines_csv
+from shafa.registries.citizens.rules import ADMIN_DIVISION_EXTENSION
 from shafa.registries.medicines_entry import Entry, dose_form_display
 from shafa.registries.medicines_rules import GTIN, RegistrationStatus
 from shafa.security.rules import FIN_SYSTEM
@@ -294,13 +295,27 @@ def facility_resources(country: Plan) -> Iterator[dict[str, Any]]:
             ]
         return resource
 
-    def located(organization_id: str, name: str, region: str) -> dict[str, Any]:
-        latitude, longitude = REGION_CENTRES[region]
+    def located(organization_id: str, name: str, district: District) -> dict[str, Any]:
+        latitude, longitude = REGION_CENTRES[region_of(district)]
         return {
             "resourceType": "Location",
             "id": f"loc-{organization_id}",
             "status": "active",
             "name": name,
+            "address": {
+                "use": "work",
+                "line": [f"{rng.choice(STREETS)} {rng.randrange(1, 200)}"],
+                "city": district.city,
+                "district": district.name,
+                "postalCode": district.postal_prefix,
+                "country": "AZ",
+                "extension": [
+                    {
+                        "url": ADMIN_DIVISION_EXTENSION,
+                        "valueCoding": {"system": admin_division.URL, "code": district.code},
+                    }
+                ],
+            },
             "managingOrganization": {"reference": f"Organization/{organization_id}"},
             "position": {
                 "latitude": round(latitude + rng.uniform(-0.15, 0.15), 5),
@@ -366,7 +381,7 @@ def facility_resources(country: Plan) -> Iterator[dict[str, Any]]:
         yield organization(
             hospital, f"{district.name} mərkəzi xəstəxanası", "hospital", union, licence="medical"
         )
-        yield located(hospital, f"{district.name} mərkəzi xəstəxanası", region)
+        yield located(hospital, f"{district.name} mərkəzi xəstəxanası", district)
         for number in range(1, net.polyclinics[district.code] + 1):
             clinic = polyclinic_id(district, number)
             yield organization(
@@ -376,7 +391,7 @@ def facility_resources(country: Plan) -> Iterator[dict[str, Any]]:
                 union,
                 licence="medical",
             )
-            yield located(clinic, f"{district.name} {number} saylı poliklinika", region)
+            yield located(clinic, f"{district.name} {number} saylı poliklinika", district)
             for doctor in range(1, net.doctors_per_polyclinic[district.code] + 1):
                 speciality = "general-practice" if doctor % 5 else "paediatrics"
                 yield from practitioner(doctor_id(district, number, doctor), speciality, clinic)
@@ -390,7 +405,7 @@ def facility_resources(country: Plan) -> Iterator[dict[str, Any]]:
                 ownership="private",
                 licence="pharmaceutical",
             )
-            yield located(pharmacy, f"Aptek {district.city} {number}", region)
+            yield located(pharmacy, f"Aptek {district.city} {number}", district)
             yield from practitioner(f"ph-{pharmacy}", "pharmacy", pharmacy)
         laboratory = f"lab-{key}"
         yield organization(
@@ -400,7 +415,7 @@ def facility_resources(country: Plan) -> Iterator[dict[str, Any]]:
             union,
             licence="laboratory",
         )
-        yield located(laboratory, f"{district.name} diaqnostika laboratoriyası", region)
+        yield located(laboratory, f"{district.name} diaqnostika laboratoriyası", district)
 
 
 # --- one household --------------------------------------------------------------------------
@@ -558,7 +573,7 @@ class Household:
             "country": "AZ",
             "extension": [
                 {
-                    "url": "https://fhir.shafa.az/StructureDefinition/admin-division",
+                    "url": ADMIN_DIVISION_EXTENSION,
                     "valueCoding": {"system": admin_division.URL, "code": district.code},
                 }
             ],

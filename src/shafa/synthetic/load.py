@@ -22,10 +22,10 @@ from typing import Any
 
 from sqlalchemy import text
 
+from shafa import registries
 from shafa.config import Settings
 from shafa.db.engine import create_engine, write_transaction
 from shafa.fhir import store
-from shafa import registries
 from shafa.registries import medicines, medicines_csv
 from shafa.synthetic import country
 

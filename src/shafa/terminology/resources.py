@@ -166,6 +166,7 @@ class BuiltIn:
         ]
 
 
+@cache  # one rule a type, however often the application is built
 def shipped_rule(res_type: str) -> Rule:
     """A domain rule: a stored CodeSystem or ValueSet may take neither a URL nor an id Shafa
     ships (the operations resolve such a URL to what Shafa ships, and reads such an id; a

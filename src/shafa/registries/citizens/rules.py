@@ -14,6 +14,7 @@ from datetime import date
 from typing import Any
 
 from shafa.fhir.errors import Issue
+from shafa.terminology import admin_division
 
 # FIN (fərdi identifikasiya nömrəsi), the personal identification number the State Register of
 # Population assigns to every citizen and resident for life, never reused (Cabinet of
@@ -48,6 +49,11 @@ _PHONE_SYSTEMS = frozenset({"phone", "sms", "fax"})
 # Azərpoçt's postal codes: AZ and four digits, such as AZ1000 (Bakı) or AZ 2000 (Gəncə).
 _AZ_POSTAL_CODE = re.compile(r"AZ ?[0-9]{4}")
 _AZERBAIJAN = frozenset({"az", "aze", "azerbaijan", "azərbaycan", "азербайджан"})
+# Where an address lies on the official administrative division (terminology.admin_division),
+# coded: R4 Address has only free-text city and district, so an extension carries the code.
+ADMIN_DIVISION_EXTENSION = "https://fhir.shafa.az/StructureDefinition/admin-division"
+# An economic region groups districts; nobody lives at one.
+_RESIDENCE_KINDS = frozenset({"autonomous-republic", "city", "district", "city-district"})
 
 
 def patient_issues(patient: dict[str, Any], today: date) -> list[Issue]:
@@ -290,13 +296,12 @@ def phone_issues(patient: dict[str, Any]) -> list[Issue]:
 
 
 def address_issues(patient: dict[str, Any]) -> list[Issue]:
-    """An address in Azerbaijan has an Azərpoçt postal code (AZ and four digits).
-
-    TODO: check district against the administrative-division code system once the
-    terminology service holds it.
-    """
+    """An address in Azerbaijan has an Azərpoçt postal code (AZ and four digits), and its
+    place on the administrative division, when coded, is a district, city, city district or
+    the autonomous republic of the official division."""
     issues = []
     for index, address in _listed(patient, "address"):
+        issues += division_issues(address, f"Patient.address[{index}]")
         country, postal_code = address.get("country"), address.get("postalCode")
         if not isinstance(country, str) or country.strip().casefold() not in _AZERBAIJAN:
             continue
@@ -310,4 +315,35 @@ def address_issues(patient: dict[str, Any]) -> list[Issue]:
                     expression=(where,),
                 )
             )
+    return issues
+
+
+def division_issues(address: dict[str, Any], where: str) -> list[Issue]:
+    """An address's place on the administrative division, when coded (ADMIN_DIVISION_EXTENSION),
+    is a district, city, city district or the autonomous republic of the official division;
+    `where` is the address's FHIRPath (Patient.address[0], Location.address)."""
+    issues = []
+    for position, extension in _listed(address, "extension"):
+        if extension.get("url") != ADMIN_DIVISION_EXTENSION:
+            continue
+        coding = extension.get("valueCoding")
+        code = coding.get("code") if isinstance(coding, dict) else None
+        unit = admin_division.concept(code) if isinstance(code, str) else None
+        if not isinstance(coding, dict) or coding.get("system") != admin_division.URL:
+            problem = f"is not coded in {admin_division.URL}"
+        elif unit is None:
+            problem = f"has no unit {code!r}"
+        elif unit.properties.get("kind") not in _RESIDENCE_KINDS:
+            problem = (
+                f"names {code} ({unit.display}), an economic region: code its district or city"
+            )
+        else:
+            continue
+        issues.append(
+            Issue(
+                "code-invalid",
+                f"The address's administrative division {problem} (e.g. AZ-QBA for Quba)",
+                expression=(f"{where}.extension[{position}].valueCoding",),
+            )
+        )
     return issues
