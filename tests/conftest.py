@@ -28,7 +28,13 @@ from shafa.registries import medicines_tables as _medicines_tables  # noqa: F401
 from shafa.registries import tables as _registries_tables  # noqa: F401 (its tables join metadata)
 from shafa.registries.mpi import tables as _mpi_tables  # noqa: F401 (its tables join metadata)
 from shafa.security import tables as _security_tables  # noqa: F401 (its tables join metadata)
+from shafa.security.access import REGISTRY_OWNED
 
+# What a system that keeps the national registries is granted: everything, and the registries'
+# own types by name (a wildcard does not reach them; security.access.REGISTRY_OWNED).
+REGISTRY_KEEPER_SCOPE = " ".join(
+    ["system/*.cruds", *(f"system/{kind}.cruds" for kind in sorted(REGISTRY_OWNED))]
+)
 PG_ADMIN_DSN = os.environ.get("SHAFA_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 BACKENDS = ("sqlite", "postgresql")
 # Emptied before each test. The signing keys stay, as they do across a real server's life: a

@@ -18,7 +18,7 @@ from shafa.config import Settings
 from shafa.db.engine import create_engine
 from shafa.fhir.store import now
 from shafa.security import oauth
-from tests.conftest import Database, free_port
+from tests.conftest import REGISTRY_KEEPER_SCOPE, Database, free_port
 
 FIN = "https://fhir.shafa.az/sid/fin"
 
@@ -38,7 +38,7 @@ class Served:
 async def _register_system(url: str) -> tuple[str, str]:
     engine = create_engine(Settings(database_url=url))
     try:
-        client, secret = await oauth.add_client(engine, "fhirpy", "system/*.cruds", now())
+        client, secret = await oauth.add_client(engine, "fhirpy", REGISTRY_KEEPER_SCOPE, now())
     finally:
         await engine.dispose()
     assert secret is not None

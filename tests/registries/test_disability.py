@@ -10,7 +10,7 @@ import pytest
 
 from shafa.registries import codes, disability
 from shafa.registries.disability import DisabilityGroup
-from tests.conftest import Database
+from tests.conftest import REGISTRY_KEEPER_SCOPE, Database
 from tests.registries.builders import country, determination
 from tests.registries.conftest import call, citizen_app, count, load, refused, system_client
 from tests.registries.test_workforce import at
@@ -139,7 +139,7 @@ def test_the_group_in_force_at_each_moment(registry: httpx.Client, database: Dat
 
 
 def test_a_citizen_reads_her_own_determination_and_not_anothers(guarded: Realm) -> None:
-    commission = system_client(guarded, "system/*.cruds")
+    commission = system_client(guarded, REGISTRY_KEEPER_SCOPE)
     load(
         commission,
         [

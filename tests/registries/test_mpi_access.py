@@ -14,6 +14,7 @@ from shafa.security import accounts, audit
 from shafa.security.keys import signing_key
 from shafa.security.rules import Role
 from shafa.security.tokens import issue_access_token
+from tests.conftest import REGISTRY_KEEPER_SCOPE
 from tests.registries.test_mpi_api import REGISTRY, citizen, graded, match, merge
 from tests.security.conftest import Realm, guarded, guarded_server  # noqa: F401 (fixtures)
 
@@ -25,7 +26,7 @@ class Registry:
 
     def __init__(self, realm: Realm) -> None:
         self.realm = realm
-        self.system = self.client(self.system_token("system/*.cruds"))
+        self.system = self.client(self.system_token(REGISTRY_KEEPER_SCOPE))
         for resource in (
             {"resourceType": "Organization", "id": "ministry"},
             {"resourceType": "Practitioner", "id": "keeper"},

@@ -12,6 +12,7 @@ from shafa.security import accounts
 from shafa.security.keys import signing_key
 from shafa.security.rules import Role
 from shafa.security.tokens import issue_access_token
+from tests.conftest import REGISTRY_KEEPER_SCOPE
 from tests.security.conftest import Realm
 
 FHIR = "application/fhir+json"
@@ -99,7 +100,7 @@ class Country:
     def __init__(self, realm: Realm) -> None:
         self.realm = realm
         self.users: dict[str, int] = {}
-        client_id, secret = realm.add_client("Registry", "system/*.cruds")
+        client_id, secret = realm.add_client("Registry", REGISTRY_KEEPER_SCOPE)
         assert secret is not None
         token = realm.client_credentials(client_id, secret).json()["access_token"]
         self.system = self.fhir(token)

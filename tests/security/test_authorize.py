@@ -24,6 +24,7 @@ from shafa.security import accounts, audit
 from shafa.security.rules import FIN_SYSTEM, Role
 from shafa.security.tables import authorization_codes
 from shafa.security.tokens import s256_challenge
+from tests.conftest import REGISTRY_KEEPER_SCOPE
 from tests.security.conftest import Realm
 
 REDIRECT = "https://app.example.az/callback"
@@ -50,7 +51,7 @@ def _put(client: httpx.Client, resource: dict) -> None:
 
 @pytest.fixture
 def people(guarded: Realm) -> People:
-    client_id, secret = guarded.add_client("Loader", "system/*.cruds")
+    client_id, secret = guarded.add_client("Loader", REGISTRY_KEEPER_SCOPE)
     assert secret is not None
     token = guarded.client_credentials(client_id, secret).json()["access_token"]
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/fhir+json"}

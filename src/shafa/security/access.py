@@ -180,6 +180,8 @@ def require(context: AccessContext, interaction: Interaction, resource_type: str
             raise forbidden("A patient-context token must name its patient (the patient claim)")
         if interaction not in ("r", "s"):
             raise forbidden("Patient-context tokens (patient/...) may read and search, not write")
+    if interaction in _WRITES and resource_type in REGISTRY_OWNED:
+        _require_registry_authority(context, interaction, resource_type)
     for smart_context in contexts:
         if access(context.scopes.resources, interaction, resource_type, smart_context).full:
             return
@@ -187,6 +189,47 @@ def require(context: AccessContext, interaction: Interaction, resource_type: str
         f"The access token does not allow {_VERBS[interaction]} {resource_type} "
         f"(needs a scope such as system/{resource_type}.{interaction})"
     )
+
+
+# The national registries' own resources: who is a licensed health worker, which facilities
+# exist and hold licences, which medicines are registered. The prescribing and dispensing rules
+# trust them, so only the registries' keepers write them: a registry administrator's account,
+# or a system (the licensing authority's, say) granted the type by name. A wildcard scope such
+# as a hospital system's system/*.cruds does not reach them, nor does a doctor's user/*.cruds.
+REGISTRY_OWNED = frozenset(
+    {
+        "Practitioner",
+        "PractitionerRole",
+        "Organization",
+        "Location",
+        "Medication",
+        "MedicationKnowledge",
+    }
+)
+_WRITES = frozenset("cud")
+
+
+def _require_registry_authority(
+    context: AccessContext, interaction: Interaction, resource_type: str
+) -> None:
+    if context.user is not None:
+        if context.user.role is not Role.REGISTRY_ADMIN:
+            raise forbidden(
+                f"{resource_type} is kept by the national registries: only a registry "
+                f"administrator may write it, not a {context.user.role.value}"
+            )
+        return
+    named = any(
+        scope.resource_type == resource_type and interaction in scope.interactions
+        for scope in context.scopes.resources
+    )
+    if not named:
+        raise forbidden(
+            f"The access token does not allow {_VERBS[interaction]} {resource_type}: the "
+            "national registries keep it, and a system writes it only with a scope naming it, "
+            f"such as system/{resource_type}.{interaction} (a wildcard scope does not reach "
+            "the registries)"
+        )
 
 
 def compartment(context: AccessContext | None) -> str | None:
