@@ -49,6 +49,9 @@ medicines_app = typer.Typer(
 registry_app.add_typer(medicines_app, name="medicines")
 
 
+WORKER_HEALTHCHECK_SECONDS = 60
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
@@ -81,6 +84,10 @@ def serve(
         access_log=False,
         # No server header or date header work is worth a few µs a request.
         server_header=False,
+        # The supervisor of several workers kills one that leaves its ping unanswered this long.
+        # uvicorn's 5 s is less than a worker takes to start on a busy machine (it loads the
+        # code systems and the matcher's model before serving), or to finish a long request.
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
     )
 
 

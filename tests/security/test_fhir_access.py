@@ -16,6 +16,7 @@ from shafa.fhir.store import now
 from shafa.security import audit
 from shafa.security.keys import signing_key
 from shafa.security.tokens import Audience, issue_access_token
+from tests.conftest import REGISTRY_KEEPER_SCOPE
 from tests.security.conftest import Realm
 
 FHIR = "application/fhir+json"
@@ -44,8 +45,9 @@ def _fhir(realm: Realm, token: str | None) -> httpx.Client:
 
 @pytest.fixture
 def hospital(guarded: Realm) -> httpx.Client:
-    """The hospital system: every interaction on every type; it also loads the data."""
-    client = _fhir(guarded, _token(guarded, "system/*.cruds"))
+    """The hospital system: every interaction on every type, the registries' too; it also
+    loads the data."""
+    client = _fhir(guarded, _token(guarded, REGISTRY_KEEPER_SCOPE))
     for resource in (PATIENT, OBSERVATION):
         url = f"/{resource['resourceType']}/{resource['id']}"
         assert client.put(url, json=resource).status_code == 201
