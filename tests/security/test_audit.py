@@ -205,6 +205,21 @@ def test_the_database_refuses_to_update_or_delete_a_record(engine: AsyncEngine) 
     assert [row.display for row in run(engine, rows(engine))] == ["Dr Leyla Aliyeva"]
 
 
+def test_postgresql_refuses_to_truncate_the_log(engine: AsyncEngine) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no TRUNCATE; its DELETE without WHERE is refused above")
+    run(engine, audit.record_now(engine, DOCTOR))
+
+    async def attempt(table: str) -> None:
+        async with engine.begin() as conn:
+            await conn.exec_driver_sql(f"TRUNCATE {table}")
+
+    for table in ("audit_log", "audit_patients", "audit_chains", "audit_log CASCADE"):
+        with pytest.raises(DBAPIError, match="append-only: TRUNCATE"):
+            run(engine, attempt(table))
+    assert [row.display for row in run(engine, rows(engine))] == ["Dr Leyla Aliyeva"]
+
+
 def test_verify_counts_the_records_of_an_intact_log(engine: AsyncEngine) -> None:
     run(engine, record_all(engine, [*a_morning_of_reads(40), CITIZEN]))
     result = run(engine, verify(engine))
