@@ -24,6 +24,7 @@ from shafa.app import create_app
 from shafa.config import Settings
 from shafa.db import migrate
 from shafa.db.tables import metadata
+from shafa.prescriptions import tables as _prescriptions_tables  # noqa: F401 (joins metadata)
 from shafa.registries import medicines_tables as _medicines_tables  # noqa: F401 (joins metadata)
 from shafa.registries import tables as _registries_tables  # noqa: F401 (its tables join metadata)
 from shafa.registries.mpi import tables as _mpi_tables  # noqa: F401 (its tables join metadata)

@@ -11,7 +11,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shafa import registries, terminology
+from shafa import prescriptions, registries, terminology
 from shafa.config import Settings, get_settings
 from shafa.db.engine import create_engine, create_search_engine
 from shafa.db.migrate import ensure_migrated
@@ -109,6 +109,7 @@ def create_app(settings: Settings | None = None, *, check_migrations: bool = Tru
     settings = settings or get_settings()
     registries.install()
     terminology.install()
+    prescriptions.install()
     engine = create_engine(settings)
     search_engine = create_search_engine(settings)
     recorder = audit.AuditRecorder(engine)

@@ -30,11 +30,15 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from shafa.prescriptions.dosage import TIME_UNITS, Regimen, daily_dose, regimen
+from shafa.prescriptions.dosage import LANGUAGES, TIME_UNITS, Regimen, daily_dose, regimen
 from shafa.prescriptions.interactions import Severity, interactions
 from shafa.prescriptions.substances import Substance, any_matches, tokens
+from shafa.registries.codes import ICD10
 from shafa.registries.medicines_rules import (
+    ATC,
     CONTROLLED,
+    INN,
+    SNOMED,
     Amount,
     Schedule,
     Strength,
@@ -540,3 +544,149 @@ def detected_issue(
             }
         ]
     return issue
+
+
+# --- who may prescribe what ---------------------------------------------------------------------
+
+# The specialities (Shafa's speciality code system) of a licence to practise medicine or
+# dentistry: the licences that let their holder prescribe. Pharmacy, nursing, laboratory
+# diagnostics and medical-social expertise license other work.
+NOT_PRESCRIBING = frozenset(
+    {"pharmacy", "nursing", "clinical-laboratory-diagnostics", "medical-social-expertise"}
+)
+# Who may prescribe a narcotic or a psychotropic product: a policy of Shafa's to be confirmed
+# by the ministry, written after the common practice of restricting controlled prescribing to
+# those who treat severe pain (oncology, anaesthesiology, palliative care in general practice)
+# and, for psychotropics, mental and neurological disease. Dentists and the other specialities
+# prescribe neither.
+CONTROLLED_PRESCRIBERS: dict[Schedule, frozenset[str]] = {
+    Schedule.NARCOTIC: frozenset({"oncology", "anaesthesiology", "general-practice"}),
+    Schedule.PSYCHOTROPIC: frozenset(
+        {"psychiatry", "neurology", "oncology", "anaesthesiology", "general-practice"}
+    ),
+}
+
+
+def prescribing_problem(specialities: Iterable[str], controlled: Schedule | None) -> str | None:
+    """Why a health worker licensed in these specialities (those in force) may not prescribe
+    a product of that schedule, or None when they may."""
+    held = set(specialities)
+    prescribing = held - NOT_PRESCRIBING
+    if not prescribing:
+        listed_ = ", ".join(sorted(held)) or "none"
+        return f"Only a licensed doctor or dentist prescribes; the licences in force are: {listed_}"
+    if controlled in CONTROLLED_PRESCRIBERS:
+        allowed = CONTROLLED_PRESCRIBERS[controlled]
+        if not prescribing & allowed:
+            return (
+                f"A {controlled.value} product is prescribed only by a doctor licensed in "
+                f"{', '.join(sorted(allowed))}; the licences in force are: "
+                f"{', '.join(sorted(prescribing))}"
+            )
+    return None
+
+
+# --- what the patient's record says -------------------------------------------------------------
+
+LOINC_SYSTEM = "http://loinc.org"
+# Pregnancy as the record states it: an active Condition coded ICD-10 Z33 (pregnant state) or
+# Z34 (supervision of normal pregnancy), or SNOMED CT 77386006 |Pregnancy|; or the newest final
+# Observation of LOINC 82810-3 (pregnancy status) valued SNOMED CT 77386006 |Pregnant|.
+PREGNANT_SNOMED = "77386006"
+PREGNANCY_ICD10 = ("Z33", "Z34")
+PREGNANCY_STATUS_LOINC = "82810-3"
+_INACTIVE = frozenset({"inactive", "resolved", "remission"})
+_NOT_CONFIRMED = frozenset({"refuted", "entered-in-error"})
+
+
+def _codings(concept: Any) -> list[dict[str, Any]]:
+    if not isinstance(concept, Mapping):
+        return []
+    return [c for c in concept.get("coding") or [] if isinstance(c, dict)]
+
+
+def _code_of(concept: Any, system: str) -> str | None:
+    for coding in _codings(concept):
+        if coding.get("system") == system and isinstance(coding.get("code"), str):
+            return str(coding["code"])
+    return None
+
+
+def _status(resource: Mapping[str, Any], element: str) -> str | None:
+    for coding in _codings(resource.get(element)):
+        if isinstance(coding.get("code"), str):
+            return str(coding["code"])
+    return None
+
+
+def allergies_of(resources_: Iterable[Mapping[str, Any]]) -> tuple[list[Allergy], dict[str, str]]:
+    """The Allergies the checks compare with, from the patient's AllergyIntolerance resources
+    (code an INN of Shafa's INN code system, or an ATC class), leaving out those inactive,
+    resolved, refuted or entered in error; and the ATC code of each INN allergen where the
+    resource gives both codings (for cross-reactive classes)."""
+    found: list[Allergy] = []
+    atc_of: dict[str, str] = {}
+    for resource in resources_:
+        if _status(resource, "clinicalStatus") in _INACTIVE:
+            continue
+        if _status(resource, "verificationStatus") in _NOT_CONFIRMED:
+            continue
+        inn = _code_of(resource.get("code"), INN)
+        atc = _code_of(resource.get("code"), ATC)
+        substance = inn or atc
+        if substance is None:
+            continue
+        kind = Reaction.INTOLERANCE if resource.get("type") == "intolerance" else Reaction.ALLERGY
+        reference = f"AllergyIntolerance/{resource['id']}" if resource.get("id") else None
+        found.append(Allergy(substance, kind, reference))
+        if inn and atc:
+            atc_of[inn] = atc
+    return found, atc_of
+
+
+def pregnant(
+    conditions: Iterable[Mapping[str, Any]], observations: Iterable[Mapping[str, Any]]
+) -> bool:
+    """Whether the record states a current pregnancy (see PREGNANT_SNOMED above)."""
+    for condition in conditions:
+        if _status(condition, "clinicalStatus") not in (None, "active", "recurrence", "relapse"):
+            continue
+        if _status(condition, "verificationStatus") in _NOT_CONFIRMED:
+            continue
+        icd = _code_of(condition.get("code"), ICD10) or ""
+        if icd[:3] in PREGNANCY_ICD10:
+            return True
+        if _code_of(condition.get("code"), SNOMED) == PREGNANT_SNOMED:
+            return True
+    statuses = [
+        o
+        for o in observations
+        if o.get("status") in ("final", "amended", "corrected")
+        and _code_of(o.get("code"), LOINC_SYSTEM) == PREGNANCY_STATUS_LOINC
+    ]
+    if not statuses:
+        return False
+    newest = max(statuses, key=lambda o: str(o.get("effectiveDateTime") or ""))
+    return _code_of(newest.get("valueCodeableConcept"), SNOMED) == PREGNANT_SNOMED
+
+
+def patient_language(patient: Mapping[str, Any], default: str = "az") -> str:
+    """The language the patient reads instructions in: their preferred communication
+    language if Shafa writes it (az, en, ru), else the first such, else Azerbaijani."""
+    spoken = [c for c in patient.get("communication") or [] if isinstance(c, dict)]
+    spoken.sort(key=lambda c: c.get("preferred") is not True)
+    for communication in spoken:
+        for coding in _codings(communication.get("language")):
+            code = str(coding.get("code") or "").split("-")[0].lower()
+            if code in LANGUAGES:
+                return code
+    return default
+
+
+def birth_date(patient: Mapping[str, Any]) -> date | None:
+    """Patient.birthDate when it is a full date."""
+    text = patient.get("birthDate")
+    try:
+        return date.fromisoformat(text) if isinstance(text, str) and len(text) == 10 else None
+    except ValueError:
+        return None

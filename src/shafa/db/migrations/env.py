@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 import shafa.security.tables  # noqa: F401 (declares the OAuth2 tables on the same metadata)
 from shafa.db.tables import metadata
+from shafa.prescriptions import tables as _prescriptions_tables  # noqa: F401 (joins metadata)
 from shafa.registries import medicines_tables as _medicines_tables  # noqa: F401 (joins metadata)
 from shafa.registries import tables as _registries_tables  # noqa: F401 (its tables join metadata)
 from shafa.registries.citizens import tables as _citizens_tables  # noqa: F401 (the FIN index)
