@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy import text
 
+from shafa import registries
 from shafa.config import Settings
 from shafa.db.engine import create_engine, write_transaction
 from shafa.fhir import store
@@ -87,6 +88,7 @@ def _plan(citizens: int, seed: int) -> country.Plan:
 def _load_chunk(job: tuple[str, int, int, int, int, str]) -> int:
     """In a worker process: write households [first, last) of the country."""
     database_url, citizens, seed, first, last, moment = job
+    registries.install()  # a spawned process starts without the parent's
     plan = _plan(citizens, seed)
     resources = country.households(plan, first, last)
     settings = Settings(database_url=database_url)
@@ -109,6 +111,9 @@ def load(
 ) -> Loaded:
     """Write the country of `citizens` people (and its facilities) into the database."""
     started = time.perf_counter()
+    # The registries' rules of an API write: folded names, the master patient index, unique
+    # FINs and licence numbers, the facility tree.
+    registries.install()
     plan = _plan(citizens, seed)
     moment = store.now()
     written = asyncio.run(_write(settings, country.facility_resources(plan), moment, progress))
