@@ -24,14 +24,23 @@ from sqlalchemy import text
 
 from shafa import registries
 from shafa.config import Settings
+from shafa.db import bulk
 from shafa.db.engine import create_engine, write_transaction
+from shafa.db.tables import INDEX_TABLES, resource_versions, resources
 from shafa.fhir import store
+from shafa.security.tables import care_links
 from shafa.synthetic import country
 
 BATCH = 2000  # resources a transaction
 CHUNK = 500  # households a worker takes at a time (~1,800 citizens, ~18,000 resources)
 
 Progress = Callable[[int], None]  # told how many more resources are in
+
+# Into an empty database these are loaded without them and built after (bulk.drop_if_empty); the
+# checks the load makes as it goes read only unique indexes, which stay.
+DEFERRED_INDEXES = bulk.secondary_indexes(
+    (resources, resource_versions, *INDEX_TABLES.values(), care_links)
+)
 
 
 @dataclass(frozen=True)
@@ -116,26 +125,81 @@ def load(
     registries.install()
     plan = _plan(citizens, seed)
     moment = store.now()
-    written = asyncio.run(_write(settings, country.facility_resources(plan), moment, progress))
     postgresql = settings.database_url.startswith("postgresql")
     processes = 1 if not postgresql else workers or os.cpu_count() or 1
-    chunks = _chunks(plan)
-    if processes == 1:
-        households = country.households(plan)
-        written += asyncio.run(_write(settings, households, moment, progress))
-    else:
-        jobs = [
-            (settings.database_url, citizens, seed, a, b, moment.isoformat()) for a, b in chunks
-        ]
-        # spawn, not fork: a forked child would inherit this process's event loop and pools.
-        with multiprocessing.get_context("spawn").Pool(processes) as pool:
-            for count in pool.imap_unordered(_load_chunk, jobs):
-                written += count
-                if progress is not None:
-                    progress(count)
+    if postgresql:
+        asyncio.run(_defer_indexes(settings))
+    try:
+        written = _load_all(settings, citizens, seed, plan, moment, processes, progress)
+    finally:
+        if postgresql:
+            asyncio.run(_build_indexes(settings, processes))
     if postgresql:
         asyncio.run(_analyze(settings))
     return Loaded(citizens, written, time.perf_counter() - started)
+
+
+def _load_all(
+    settings: Settings,
+    citizens: int,
+    seed: int,
+    plan: country.Plan,
+    moment: datetime,
+    processes: int,
+    progress: Progress | None,
+) -> int:
+    written = asyncio.run(_write(settings, country.facility_resources(plan), moment, progress))
+    analyzed = not settings.database_url.startswith("postgresql")
+    for count in _household_chunks(settings, citizens, seed, plan, moment, processes, progress):
+        written += count
+        if not analyzed:
+            # Statistics once the tables hold a chunk's rows: planned as empty, the master
+            # patient index's lookups scan whole tables, at a cost that grows with every chunk.
+            asyncio.run(_analyze(settings))
+            analyzed = True
+    return written
+
+
+def _household_chunks(
+    settings: Settings,
+    citizens: int,
+    seed: int,
+    plan: country.Plan,
+    moment: datetime,
+    processes: int,
+    progress: Progress | None,
+) -> Iterator[int]:
+    """Write the households chunk by chunk; how many resources each chunk was."""
+    chunks = _chunks(plan)
+    if processes == 1:
+        for first, last in chunks:
+            households = country.households(plan, first, last)
+            yield asyncio.run(_write(settings, households, moment, progress))
+        return
+    jobs = [(settings.database_url, citizens, seed, a, b, moment.isoformat()) for a, b in chunks]
+    # spawn, not fork: a forked child would inherit this process's event loop and pools.
+    with multiprocessing.get_context("spawn").Pool(processes) as pool:
+        for count in pool.imap_unordered(_load_chunk, jobs):
+            if progress is not None:
+                progress(count)
+            yield count
+
+
+async def _defer_indexes(settings: Settings) -> None:
+    engine = create_engine(settings)
+    try:
+        async with write_transaction(engine) as conn:
+            await bulk.drop_if_empty(conn, DEFERRED_INDEXES)
+    finally:
+        await engine.dispose()
+
+
+async def _build_indexes(settings: Settings, connections: int) -> None:
+    engine = create_engine(settings)
+    try:
+        await bulk.create_indexes(engine, DEFERRED_INDEXES, connections)
+    finally:
+        await engine.dispose()
 
 
 async def _analyze(settings: Settings) -> None:
