@@ -35,6 +35,10 @@ from shafa.synthetic import country
 
 BATCH = 2000  # resources a transaction
 CHUNK = 500  # households a worker takes at a time (~1,800 citizens, ~18,000 resources)
+# Transactions a worker keeps going at once: while PostgreSQL takes in one batch, the worker
+# makes the next, rather than each side waiting for the other. Households are independent, so
+# their batches may commit in any order.
+IN_FLIGHT = 2
 
 Progress = Callable[[int], None]  # told how many more resources are in
 
@@ -75,18 +79,27 @@ async def _write(
     resources: Iterable[dict[str, Any]],
     moment: datetime,
     progress: Progress | None = None,
+    *,
+    in_flight: int = 1,
 ) -> int:
+    """Write resources in transactions of BATCH, in_flight of them at a time."""
     engine = create_engine(settings)
+    batches = _batches(resources, BATCH)
     written = 0
+
+    async def writer() -> None:
+        nonlocal written
+        for batch in batches:  # shared: each batch goes to the next writer free
+            writes = [store.Write(r["resourceType"], r["id"], r, "PUT") for r in batch]
+            async with write_transaction(engine) as conn:
+                await store.apply_writes(conn, writes, moment)
+            written += len(batch)
+            if progress is not None:
+                progress(len(batch))
+
     try:
         with _no_collections():
-            for batch in _batches(resources, BATCH):
-                writes = [store.Write(r["resourceType"], r["id"], r, "PUT") for r in batch]
-                async with write_transaction(engine) as conn:
-                    await store.apply_writes(conn, writes, moment)
-                written += len(batch)
-                if progress is not None:
-                    progress(len(batch))
+            await asyncio.gather(*(writer() for _ in range(in_flight)))
     finally:
         await engine.dispose()
     return written
@@ -123,7 +136,9 @@ def _load_chunk(job: tuple[str, int, int, int, int, str]) -> int:
     plan = _plan(citizens, seed)
     resources = country.households(plan, first, last)
     settings = Settings(database_url=database_url)
-    return asyncio.run(_write(settings, resources, datetime.fromisoformat(moment)))
+    return asyncio.run(
+        _write(settings, resources, datetime.fromisoformat(moment), in_flight=IN_FLIGHT)
+    )
 
 
 def _chunks(plan: country.Plan) -> list[tuple[int, int]]:
@@ -194,9 +209,11 @@ def _household_chunks(
     """Write the households chunk by chunk; how many resources each chunk was."""
     chunks = _chunks(plan)
     if processes == 1:
+        # SQLite takes one writer at a time (BEGIN IMMEDIATE): a second would only wait.
+        in_flight = IN_FLIGHT if settings.database_url.startswith("postgresql") else 1
         for first, last in chunks:
             households = country.households(plan, first, last)
-            yield asyncio.run(_write(settings, households, moment, progress))
+            yield asyncio.run(_write(settings, households, moment, progress, in_flight=in_flight))
         return
     jobs = [(settings.database_url, citizens, seed, a, b, moment.isoformat()) for a, b in chunks]
     # spawn, not fork: a forked child would inherit this process's event loop and pools.
