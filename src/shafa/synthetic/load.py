@@ -5,7 +5,8 @@ care relationships an API write makes) in large batches, straight on database co
 no HTTP, no per-request validation (the generator's output is validated in its tests). On
 PostgreSQL several processes each load a range of households over their own connection; the
 country is the same however it is split (see country.households). SQLite has one writer, so
-it loads in this process.
+it loads in this process. Into an empty PostgreSQL database the secondary indexes are built
+after the rows (docs/demo-country.md, "The bulk path").
 """
 
 from __future__ import annotations
