@@ -35,6 +35,9 @@ def naive_utc(value: Any) -> Any:
     """UtcDateTime's bind processing for values sent to the driver directly (COPY, asyncpg
     arrays): an aware datetime as naive UTC; any other value as it is."""
     if isinstance(value, datetime) and value.tzinfo is not None:
+        # Most are UTC already (index rows, the write's moment): no conversion to make.
+        if value.tzinfo is UTC:
+            return value.replace(tzinfo=None)
         return value.astimezone(UTC).replace(tzinfo=None)
     return value
 

@@ -392,7 +392,12 @@ def _walker(steps: tuple[tuple[str, ...], ...]) -> Evaluator:
 
 
 def _distinct(values: list[Any]) -> list[Any]:
-    # By equality, not hashing: items may be dicts.
+    # Strings and numbers through a dict, which keeps the first of equal items just as the
+    # loop below does (equal values hash alike); dicts, which do not hash, by equality.
+    try:
+        return list(dict.fromkeys(values))
+    except TypeError:
+        pass
     out: list[Any] = []
     for item in values:
         if item not in out:

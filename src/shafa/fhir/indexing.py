@@ -135,6 +135,7 @@ class IndexRows:
 KINDS = tuple(kind.name for kind in fields(IndexRows))  # as db.tables.INDEX_TABLES names them
 
 
+@lru_cache(maxsize=65536)  # names, places and codes' displays recur from resource to resource
 def normalise_text(value: str) -> str:
     """Lower case, accents stripped, whitespace collapsed: how string values are matched."""
     value = value.lower()  # first: lowering may add combining marks ("İ" -> "i̇")
@@ -300,7 +301,12 @@ def _date_rows(code: str, values: list[Any], out: _Rows) -> None:
 
 def date_range(value: Any) -> tuple[datetime, datetime] | None:
     """The closed UTC range a date, dateTime or instant covers at its precision."""
-    match = _DATE_TIME.fullmatch(value) if type(value) is str else None
+    return _text_date_range(value) if type(value) is str else None
+
+
+@lru_cache(maxsize=65536)  # birth dates, and the days and times of a batch's events, recur
+def _text_date_range(value: str) -> tuple[datetime, datetime] | None:
+    match = _DATE_TIME.fullmatch(value)
     if match is None:
         return None
     year, month, day, hour, minute, second, fraction, zone = match.groups()

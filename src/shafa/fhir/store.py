@@ -380,14 +380,13 @@ def _strip_server_meta(resource: dict[str, Any]) -> dict[str, Any]:
 
 def _stamp(resource: dict[str, Any], fhir_id: str, version: int, last_updated: str) -> str:
     """The resource as it will be served: the server's id, versionId and lastUpdated set."""
-    stamped = dict(resource)
-    stamped["id"] = fhir_id
-    meta = dict(stamped.get("meta") or {})
+    meta = dict(resource.get("meta") or {})
     meta["versionId"] = str(version)
     meta["lastUpdated"] = last_updated
-    # resourceType, id and meta first, as FHIR servers conventionally serve them.
-    ordered = {"resourceType": stamped["resourceType"], "id": fhir_id, "meta": meta}
-    ordered.update((k, v) for k, v in stamped.items() if k not in ordered)
+    # resourceType, id and meta first, as FHIR servers conventionally serve them: a dict keeps
+    # the place of a key's first insertion when the resource's own entries overwrite it.
+    ordered = {"resourceType": None, "id": None, "meta": None, **resource}
+    ordered.update(resourceType=resource["resourceType"], id=fhir_id, meta=meta)
     return jsonio.dumps(ordered).decode()
 
 
@@ -487,7 +486,10 @@ async def apply_writes(
                 prepared.append(_unchanged_outcome(write, row, earlier))
                 continue
             version = old_version + 1
-            rows = indexing.extract(write.resource | {"id": write.fhir_id})
+            resource = write.resource
+            if resource.get("id") != write.fhir_id:
+                resource = resource | {"id": write.fhir_id}
+            rows = indexing.extract(resource)
             item = _Prepared(
                 write,
                 version,
@@ -743,13 +745,13 @@ async def _write_index(conn: AsyncConnection, items: list[_Prepared]) -> None:
         if stale_mask & (1 << bit):
             table = INDEX_TABLES[kind]
             await conn.execute(delete(table).where(table.c.resource_pk.in_(stale_pks)))
-    for kind in INDEX_TABLE_ORDER:
+    for bit, kind in enumerate(INDEX_TABLE_ORDER):
         table = INDEX_TABLES[kind]
         columns = [c.name for c in table.columns]  # resource_pk, res_type, param, values...
         rows = [
             (p.pk, p.write.res_type, *values)
             for p in newest.values()
-            if p.index is not None
+            if p.index_mask & (1 << bit) and p.index is not None
             for values in _table_rows(kind, p.write.res_type, p.index)
         ]
         try:

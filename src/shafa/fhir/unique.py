@@ -129,10 +129,21 @@ async def first_conflict(
 def _holders(unique: UniqueIdentifier) -> Select[Any]:
     """(code, holder id) of the stored rows of a unique identifier; the caller adds the codes."""
     t = idx_token.c
+
+    def constant(value: str) -> Any:
+        # Written into the SQL, not bound: a planner proves a partial index's predicate from
+        # constants only, and the identifier's own unique index (db.tables.unique_token_index)
+        # is the one that holds just its rows, and the one a bulk load keeps while it fills.
+        return bindparam(None, value, literal_execute=True)
+
     return (
         select(t.code, resources.c.fhir_id)
         .join(resources, resources.c.pk == t.resource_pk)
-        .where(t.res_type == unique.res_type, t.param == unique.param, t.system == unique.system)
+        .where(
+            t.res_type == constant(unique.res_type),
+            t.param == constant(unique.param),
+            t.system == constant(unique.system),
+        )
     )
 
 
