@@ -1447,7 +1447,11 @@ def build() -> list[Entry]:
             prefix = prefixes.setdefault(holder, f"{GS1_AZERBAIJAN}{len(prefixes) + 1:04d}")
             start = date(2019, 1, 1) + timedelta(days=rng.randrange(0, 7 * 365))
             if "withdrawn" in flags:
-                status, start, end = RegistrationStatus.WITHDRAWN, date(2018, 6, 1), date(2020, 4, 1)
+                status, start, end = (
+                    RegistrationStatus.WITHDRAWN,
+                    date(2018, 6, 1),
+                    date(2020, 4, 1),
+                )
             else:
                 # Renewed without limit, as most authorisations are after their first five years.
                 unlimited = start < TODAY - timedelta(days=5 * 365) and rng.random() < 0.85
