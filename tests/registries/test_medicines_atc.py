@@ -2,16 +2,13 @@
 code names its INN, and its DDD is WHO's for its route.
 
 The ATC file is the terminology's (shafa/terminology/data/atc.csv, columns code, name, level,
-parent, ddd, ddd_unit, ddd_route, ddd_note). Until both live in one tree, SHAFA_TEST_ATC_CSV
-may point at a copy; without either the test is skipped, saying so.
+parent, ddd, ddd_unit, ddd_route, ddd_note).
 """
 
 import csv
-import os
 from collections.abc import Iterator
 from decimal import Decimal
 from importlib import resources
-from importlib.util import find_spec
 from pathlib import Path
 
 import pytest
@@ -35,22 +32,10 @@ WHO_UNITS = {
 ATC_NAMES = {"simeticone": "silicones", "pancreatin": "multienzymes"}
 
 
-def _atc_file() -> Path | None:
-    if find_spec("shafa.terminology") is not None:
-        shipped = Path(str(resources.files("shafa.terminology").joinpath("data/atc.csv")))
-        if shipped.exists():
-            return shipped
-    named = os.environ.get("SHAFA_TEST_ATC_CSV")
-    return Path(named) if named else None
-
-
 @pytest.fixture(scope="module")
 def atc() -> dict[str, list[dict[str, str]]]:
     """The terminology's ATC rows by code."""
-    path = _atc_file()
-    if path is None:
-        pytest.skip("No ATC file: the terminology's shafa/terminology/data/atc.csv, or "
-                    "SHAFA_TEST_ATC_CSV")  # fmt: skip
+    path = Path(str(resources.files("shafa.terminology").joinpath("data", "atc.csv")))
     rows: dict[str, list[dict[str, str]]] = {}
     with path.open(encoding="utf-8", newline="") as file:
         for row in csv.DictReader(file):
@@ -59,8 +44,7 @@ def atc() -> dict[str, list[dict[str, str]]]:
 
 
 def _shipped() -> Iterator[tuple[int, Entry]]:
-    text = resources.files("shafa.registries").joinpath("data/medicines.csv").read_text("utf-8")
-    yield from medicines_csv.parse(text)
+    yield from medicines_csv.shipped()
 
 
 def _name(atc_name: str) -> str:

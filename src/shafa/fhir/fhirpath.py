@@ -392,12 +392,15 @@ def _walker(steps: tuple[tuple[str, ...], ...]) -> Evaluator:
 
 
 def _distinct(values: list[Any]) -> list[Any]:
-    # Strings and numbers through a dict, which keeps the first of equal items just as the
-    # loop below does (equal values hash alike); dicts, which do not hash, by equality.
+    # Strings and numbers through a dict, which keeps the first of equal items as the equality
+    # loop does (equal values hash alike); dicts, which do not hash, by equality.
     try:
         return list(dict.fromkeys(values))
     except TypeError:
-        pass
+        return _distinct_by_equality(values)
+
+
+def _distinct_by_equality(values: list[Any]) -> list[Any]:
     out: list[Any] = []
     for item in values:
         if item not in out:

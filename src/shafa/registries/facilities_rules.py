@@ -29,9 +29,8 @@ from shafa.registries.licence_rules import (
     StandingStatus,
     licence_issues,
     number_issue,
-    period_bounds,
+    recorded_licence,
     standing_of,
-    suspensions,
 )
 
 
@@ -186,25 +185,16 @@ def ancestor_chains(
 
 def licences(organization: dict[str, Any]) -> tuple[Licence, ...]:
     """The Organization's licences, as recorded."""
-    found = []
-    for _index, identifier in _licence_identifiers(organization):
-        number = _number(identifier)
-        if number is None:
-            continue
-        activities = codes_in(identifier.get("type"), codes.LICENSED_ACTIVITY)
-        assigner = identifier.get("assigner")
-        starts, ends = period_bounds(identifier.get("period"))
-        found.append(
-            Licence(
-                number=number,
-                code=activities[0] if activities else None,
-                issuer=assigner.get("reference") if isinstance(assigner, dict) else None,
-                starts=starts,
-                ends=ends,
-                suspensions=suspensions(identifier),
-            )
+    return tuple(
+        recorded_licence(
+            number,
+            identifier,
+            codes_in(identifier.get("type"), codes.LICENSED_ACTIVITY),
+            "assigner",
         )
-    return tuple(found)
+        for _index, identifier in _licence_identifiers(organization)
+        if (number := _number(identifier)) is not None
+    )
 
 
 def standing(organization: dict[str, Any], moment: datetime) -> Standing:

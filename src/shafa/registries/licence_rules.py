@@ -144,6 +144,24 @@ def suspensions(element: dict[str, Any]) -> tuple[Suspension, ...]:
     return tuple(found)
 
 
+def recorded_licence(
+    number: str, element: dict[str, Any], codes_of: list[str], issuer_element: str
+) -> Licence:
+    """A licence as recorded in its element (a Practitioner.qualification, an
+    Organization.identifier): its number, its first code (a speciality or a licensed activity),
+    who issued it, its period and suspensions."""
+    issuer = element.get(issuer_element)
+    starts, ends = period_bounds(element.get("period"))
+    return Licence(
+        number=number,
+        code=codes_of[0] if codes_of else None,
+        issuer=issuer.get("reference") if isinstance(issuer, dict) else None,
+        starts=starts,
+        ends=ends,
+        suspensions=suspensions(element),
+    )
+
+
 def number_issue(number: str | None, system: str, where: str) -> Issue | None:
     """What is wrong with a licence's number (missing, too long), if anything."""
     if number is None:

@@ -23,8 +23,8 @@ from shafa.registries.licence_rules import (
     licence_issues,
     number_issue,
     period_bounds,
+    recorded_licence,
     standing_of,
-    suspensions,
 )
 
 
@@ -138,18 +138,7 @@ def licences(practitioner: dict[str, Any]) -> tuple[Licence, ...]:
     for index, number in licence_numbers(practitioner):
         qualification = practitioner["qualification"][index]
         specialities = codes_in(qualification.get("code"), codes.SPECIALITY)
-        issuer = qualification.get("issuer")
-        starts, ends = period_bounds(qualification.get("period"))
-        found.append(
-            Licence(
-                number=number,
-                code=specialities[0] if specialities else None,
-                issuer=issuer.get("reference") if isinstance(issuer, dict) else None,
-                starts=starts,
-                ends=ends,
-                suspensions=suspensions(qualification),
-            )
-        )
+        found.append(recorded_licence(number, qualification, specialities, "issuer"))
     return tuple(found)
 
 
