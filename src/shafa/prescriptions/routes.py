@@ -24,6 +24,7 @@ from starlette.responses import Response
 from shafa.fhir import store
 from shafa.fhir.errors import invalid
 from shafa.fhir.operations import Operation
+from shafa.fhir.operations.definition import operation_definition
 from shafa.prescriptions import actions
 from shafa.prescriptions.schemas import Caller, Line, OverrideAsk, read_draft
 from shafa.registries.medicines_rules import Amount
@@ -32,33 +33,8 @@ from shafa.security import audit
 if TYPE_CHECKING:
     from shafa.fhir.routes import Call
 
-BASE = "https://fhir.shafa.az/OperationDefinition"
-
-
-def _definition(
-    code: str, name: str, *, instance: bool, parameters: list[tuple[str, str, int, str, str]]
-) -> dict[str, Any]:
-    """An OperationDefinition on MedicationRequest: (name, use, min, max, type) a parameter."""
-    return {
-        "resourceType": "OperationDefinition",
-        "id": f"MedicationRequest-{code}",
-        "url": f"{BASE}/MedicationRequest-{code}",
-        "name": name,
-        "status": "active",
-        "kind": "operation",
-        "code": code,
-        "resource": ["MedicationRequest"],
-        "system": False,
-        "type": True,
-        "instance": instance,
-        "parameter": [
-            {"name": p, "use": use, "min": low, "max": high, "type": kind}
-            for p, use, low, high, kind in parameters
-        ],
-    }
-
-
-PRESCRIBE_DEFINITION = _definition(
+PRESCRIBE_DEFINITION = operation_definition(
+    "MedicationRequest",
     "prescribe",
     "Prescribe",
     instance=False,
@@ -72,7 +48,8 @@ PRESCRIBE_DEFINITION = _definition(
         ("quantityWarning", "out", 0, "1", "string"),
     ],
 )
-FIND_DEFINITION = _definition(
+FIND_DEFINITION = operation_definition(
+    "MedicationRequest",
     "find",
     "Find",
     instance=False,
@@ -87,7 +64,8 @@ FIND_DEFINITION = _definition(
         ("validUntil", "out", 1, "1", "date"),
     ],
 )
-DISPENSE_DEFINITION = _definition(
+DISPENSE_DEFINITION = operation_definition(
+    "MedicationRequest",
     "dispense",
     "Dispense",
     instance=True,
@@ -102,7 +80,8 @@ DISPENSE_DEFINITION = _definition(
         ("remaining", "out", 1, "1", "Quantity"),
     ],
 )
-CANCEL_DEFINITION = _definition(
+CANCEL_DEFINITION = operation_definition(
+    "MedicationRequest",
     "cancel",
     "Cancel",
     instance=True,

@@ -18,34 +18,29 @@ from datetime import datetime
 from typing import Any
 
 from shafa.fhir.errors import invalid
+from shafa.fhir.operations.definition import HL7, operation_definition
 from shafa.terminology import catalog
 from shafa.terminology.index import MAX_FILTER
 from shafa.terminology.model import Concept
 from shafa.terminology.params import Params
 
-DEFINITION = {
-    "resourceType": "OperationDefinition",
-    "id": "ValueSet-expand",
-    "url": "http://hl7.org/fhir/OperationDefinition/ValueSet-expand",
-    "name": "Value Set Expansion",
-    "status": "active",
-    "kind": "operation",
-    "code": "expand",
-    "resource": ["ValueSet"],
-    "system": False,
-    "type": True,
-    "instance": True,
-    "parameter": [
-        {"name": "url", "use": "in", "min": 0, "max": "1", "type": "uri"},
-        {"name": "filter", "use": "in", "min": 0, "max": "1", "type": "string"},
-        {"name": "offset", "use": "in", "min": 0, "max": "1", "type": "integer"},
-        {"name": "count", "use": "in", "min": 0, "max": "1", "type": "integer"},
-        {"name": "includeDesignations", "use": "in", "min": 0, "max": "1", "type": "boolean"},
-        {"name": "displayLanguage", "use": "in", "min": 0, "max": "1", "type": "code"},
-        {"name": "activeOnly", "use": "in", "min": 0, "max": "1", "type": "boolean"},
-        {"name": "return", "use": "out", "min": 1, "max": "1", "type": "ValueSet"},
+DEFINITION = operation_definition(
+    "ValueSet",
+    "expand",
+    "Value Set Expansion",
+    [
+        ("url", "in", 0, "1", "uri"),
+        ("filter", "in", 0, "1", "string"),
+        ("offset", "in", 0, "1", "integer"),
+        ("count", "in", 0, "1", "integer"),
+        ("includeDesignations", "in", 0, "1", "boolean"),
+        ("displayLanguage", "in", 0, "1", "code"),
+        ("activeOnly", "in", 0, "1", "boolean"),
+        ("return", "out", 1, "1", "ValueSet"),
     ],
-}
+    instance=True,
+    base=HL7,
+)
 MAX_OFFSET = 1_000_000
 
 

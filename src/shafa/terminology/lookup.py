@@ -13,36 +13,31 @@ unknown code the same way); a request without a code, or a code without its syst
 from typing import Any
 
 from shafa.fhir.errors import invalid, not_found
+from shafa.fhir.operations.definition import HL7, operation_definition
 from shafa.terminology import catalog
 from shafa.terminology.model import CodeSystem, Concept
 from shafa.terminology.params import Params
 
-DEFINITION = {
-    "resourceType": "OperationDefinition",
-    "id": "CodeSystem-lookup",
-    "url": "http://hl7.org/fhir/OperationDefinition/CodeSystem-lookup",
-    "name": "Concept Look Up & Decomposition",
-    "status": "active",
-    "kind": "operation",
-    "code": "lookup",
-    "resource": ["CodeSystem"],
-    "system": False,
-    "type": True,
-    "instance": False,
-    "parameter": [
-        {"name": "code", "use": "in", "min": 0, "max": "1", "type": "code"},
-        {"name": "system", "use": "in", "min": 0, "max": "1", "type": "uri"},
-        {"name": "version", "use": "in", "min": 0, "max": "1", "type": "string"},
-        {"name": "coding", "use": "in", "min": 0, "max": "1", "type": "Coding"},
-        {"name": "displayLanguage", "use": "in", "min": 0, "max": "1", "type": "code"},
-        {"name": "property", "use": "in", "min": 0, "max": "*", "type": "code"},
-        {"name": "name", "use": "out", "min": 1, "max": "1", "type": "string"},
-        {"name": "version", "use": "out", "min": 0, "max": "1", "type": "string"},
-        {"name": "display", "use": "out", "min": 1, "max": "1", "type": "string"},
-        {"name": "designation", "use": "out", "min": 0, "max": "*"},
-        {"name": "property", "use": "out", "min": 0, "max": "*"},
+DEFINITION = operation_definition(
+    "CodeSystem",
+    "lookup",
+    "Concept Look Up & Decomposition",
+    [
+        ("code", "in", 0, "1", "code"),
+        ("system", "in", 0, "1", "uri"),
+        ("version", "in", 0, "1", "string"),
+        ("coding", "in", 0, "1", "Coding"),
+        ("displayLanguage", "in", 0, "1", "code"),
+        ("property", "in", 0, "*", "code"),
+        ("name", "out", 1, "1", "string"),
+        ("version", "out", 0, "1", "string"),
+        ("display", "out", 1, "1", "string"),
+        ("designation", "out", 0, "*", None),
+        ("property", "out", 0, "*", None),
     ],
-}
+    instance=False,
+    base=HL7,
+)
 
 
 def requested(params: Params) -> tuple[str, str, str | None]:

@@ -16,51 +16,44 @@ from dataclasses import dataclass
 from typing import Any
 
 from shafa.fhir.errors import invalid, not_found
+from shafa.fhir.operations.definition import HL7, Parameter, operation_definition
 from shafa.terminology import catalog
 from shafa.terminology.index import fold
 from shafa.terminology.model import CodeSystem
 from shafa.terminology.params import Params
 
-_COMMON_IN = [
-    {"name": "url", "use": "in", "min": 0, "max": "1", "type": "uri"},
-    {"name": "code", "use": "in", "min": 0, "max": "1", "type": "code"},
-    {"name": "display", "use": "in", "min": 0, "max": "1", "type": "string"},
-    {"name": "coding", "use": "in", "min": 0, "max": "1", "type": "Coding"},
-    {"name": "codeableConcept", "use": "in", "min": 0, "max": "1", "type": "CodeableConcept"},
-    {"name": "displayLanguage", "use": "in", "min": 0, "max": "1", "type": "code"},
+_COMMON_IN: list[Parameter] = [
+    ("url", "in", 0, "1", "uri"),
+    ("code", "in", 0, "1", "code"),
+    ("display", "in", 0, "1", "string"),
+    ("coding", "in", 0, "1", "Coding"),
+    ("codeableConcept", "in", 0, "1", "CodeableConcept"),
+    ("displayLanguage", "in", 0, "1", "code"),
 ]
-_OUT = [
-    {"name": "result", "use": "out", "min": 1, "max": "1", "type": "boolean"},
-    {"name": "message", "use": "out", "min": 0, "max": "1", "type": "string"},
-    {"name": "display", "use": "out", "min": 0, "max": "1", "type": "string"},
+_OUT: list[Parameter] = [
+    ("result", "out", 1, "1", "boolean"),
+    ("message", "out", 0, "1", "string"),
+    ("display", "out", 0, "1", "string"),
 ]
 
 
-def _definition(res_type: str, extra: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
-        "resourceType": "OperationDefinition",
-        "id": f"{res_type}-validate-code",
-        "url": f"http://hl7.org/fhir/OperationDefinition/{res_type}-validate-code",
-        "name": f"{res_type} Based Validation",
-        "status": "active",
-        "kind": "operation",
-        "code": "validate-code",
-        "resource": [res_type],
-        "system": False,
-        "type": True,
-        "instance": True,
-        "parameter": _COMMON_IN + extra + _OUT,
-    }
+def _definition(res_type: str, extra: list[Parameter]) -> dict[str, Any]:
+    return operation_definition(
+        res_type,
+        "validate-code",
+        f"{res_type} Based Validation",
+        _COMMON_IN + extra + _OUT,
+        instance=True,
+        base=HL7,
+    )
 
 
-CODE_SYSTEM_DEFINITION = _definition(
-    "CodeSystem", [{"name": "version", "use": "in", "min": 0, "max": "1", "type": "string"}]
-)
+CODE_SYSTEM_DEFINITION = _definition("CodeSystem", [("version", "in", 0, "1", "string")])
 VALUE_SET_DEFINITION = _definition(
     "ValueSet",
     [
-        {"name": "system", "use": "in", "min": 0, "max": "1", "type": "uri"},
-        {"name": "systemVersion", "use": "in", "min": 0, "max": "1", "type": "string"},
+        ("system", "in", 0, "1", "uri"),
+        ("systemVersion", "in", 0, "1", "string"),
     ],
 )
 

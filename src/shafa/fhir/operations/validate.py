@@ -7,29 +7,24 @@ valid. Only a request that cannot be understood (no resource, unknown mode) is a
 from typing import Any
 
 from shafa.fhir.errors import FhirError, Issue, invalid, operation_outcome
+from shafa.fhir.operations.definition import HL7, operation_definition
 from shafa.fhir.validation import check_resource
 
 MODES = ("create", "update", "delete")
 
-DEFINITION = {
-    "resourceType": "OperationDefinition",
-    "id": "Resource-validate",
-    "url": "http://hl7.org/fhir/OperationDefinition/Resource-validate",
-    "name": "Validate",
-    "status": "active",
-    "kind": "operation",
-    "code": "validate",
-    "resource": ["Resource"],
-    "system": False,
-    "type": True,
-    "instance": True,
-    "parameter": [
-        {"name": "resource", "use": "in", "min": 0, "max": "1", "type": "Resource"},
-        {"name": "mode", "use": "in", "min": 0, "max": "1", "type": "code"},
-        {"name": "profile", "use": "in", "min": 0, "max": "1", "type": "uri"},
-        {"name": "return", "use": "out", "min": 1, "max": "1", "type": "OperationOutcome"},
+DEFINITION = operation_definition(
+    "Resource",
+    "validate",
+    "Validate",
+    [
+        ("resource", "in", 0, "1", "Resource"),
+        ("mode", "in", 0, "1", "code"),
+        ("profile", "in", 0, "1", "uri"),
+        ("return", "out", 1, "1", "OperationOutcome"),
     ],
-}
+    instance=True,
+    base=HL7,
+)
 
 
 def _unwrap(body: Any) -> tuple[Any, str | None]:

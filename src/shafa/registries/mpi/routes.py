@@ -20,6 +20,7 @@ from starlette.responses import Response
 from shafa.fhir import store
 from shafa.fhir.errors import Issue, invalid, operation_outcome
 from shafa.fhir.operations import Operation
+from shafa.fhir.operations.definition import HL7, operation_definition
 from shafa.fhir.validation import check_id, check_resource
 from shafa.registries.mpi import actions, matching, model, rules
 from shafa.security import audit
@@ -31,68 +32,53 @@ MATCH_GRADE = "http://hl7.org/fhir/StructureDefinition/match-grade"
 DEFAULT_COUNT = 10
 MAX_COUNT = 100
 
-MATCH_DEFINITION: dict[str, Any] = {
-    "resourceType": "OperationDefinition",
-    "id": "Patient-match",
-    "url": "http://hl7.org/fhir/OperationDefinition/Patient-match",
-    "name": "Match",
-    "status": "active",
-    "kind": "operation",
-    "code": "match",
-    "resource": ["Patient"],
-    "system": False,
-    "type": True,
-    "instance": False,
-    "parameter": [
-        {"name": "resource", "use": "in", "min": 1, "max": "1", "type": "Resource"},
-        {"name": "onlyCertainMatches", "use": "in", "min": 0, "max": "1", "type": "boolean"},
-        {"name": "count", "use": "in", "min": 0, "max": "1", "type": "integer"},
-        {"name": "return", "use": "out", "min": 1, "max": "1", "type": "Bundle"},
+MATCH_DEFINITION = operation_definition(
+    "Patient",
+    "match",
+    "Match",
+    [
+        ("resource", "in", 1, "1", "Resource"),
+        ("onlyCertainMatches", "in", 0, "1", "boolean"),
+        ("count", "in", 0, "1", "integer"),
+        ("return", "out", 1, "1", "Bundle"),
     ],
-}
-MERGE_DEFINITION: dict[str, Any] = {
-    "resourceType": "OperationDefinition",
-    "id": "Patient-merge",
-    "url": "https://fhir.shafa.az/OperationDefinition/Patient-merge",
-    "name": "Merge",
-    "status": "active",
-    "kind": "operation",
-    "code": "merge",
-    "resource": ["Patient"],
-    "system": False,
-    "type": True,
-    "instance": False,
-    "parameter": [
-        {"name": "source-patient", "use": "in", "min": 1, "max": "1", "type": "Reference"},
-        {"name": "target-patient", "use": "in", "min": 1, "max": "1", "type": "Reference"},
-        {"name": "outcome", "use": "out", "min": 1, "max": "1", "type": "OperationOutcome"},
-        {"name": "result", "use": "out", "min": 1, "max": "1", "type": "Patient"},
+    instance=False,
+    base=HL7,
+)
+MERGE_DEFINITION = operation_definition(
+    "Patient",
+    "merge",
+    "Merge",
+    [
+        ("source-patient", "in", 1, "1", "Reference"),
+        ("target-patient", "in", 1, "1", "Reference"),
+        ("outcome", "out", 1, "1", "OperationOutcome"),
+        ("result", "out", 1, "1", "Patient"),
     ],
-}
-UNMERGE_DEFINITION: dict[str, Any] = {
-    **MERGE_DEFINITION,
-    "id": "Patient-unmerge",
-    "url": "https://fhir.shafa.az/OperationDefinition/Patient-unmerge",
-    "name": "Unmerge",
-    "code": "unmerge",
-    "parameter": [
-        {"name": "source-patient", "use": "in", "min": 1, "max": "1", "type": "Reference"},
-        {"name": "outcome", "use": "out", "min": 1, "max": "1", "type": "OperationOutcome"},
-        {"name": "result", "use": "out", "min": 1, "max": "1", "type": "Patient"},
+    instance=False,
+)
+UNMERGE_DEFINITION = operation_definition(
+    "Patient",
+    "unmerge",
+    "Unmerge",
+    [
+        ("source-patient", "in", 1, "1", "Reference"),
+        ("outcome", "out", 1, "1", "OperationOutcome"),
+        ("result", "out", 1, "1", "Patient"),
     ],
-}
-NOT_DUPLICATE_DEFINITION: dict[str, Any] = {
-    **MERGE_DEFINITION,
-    "id": "Patient-not-duplicate",
-    "url": "https://fhir.shafa.az/OperationDefinition/Patient-not-duplicate",
-    "name": "NotDuplicate",
-    "code": "not-duplicate",
-    "parameter": [
-        {"name": "patient", "use": "in", "min": 1, "max": "1", "type": "Reference"},
-        {"name": "other-patient", "use": "in", "min": 1, "max": "1", "type": "Reference"},
-        {"name": "outcome", "use": "out", "min": 1, "max": "1", "type": "OperationOutcome"},
+    instance=False,
+)
+NOT_DUPLICATE_DEFINITION = operation_definition(
+    "Patient",
+    "not-duplicate",
+    "NotDuplicate",
+    [
+        ("patient", "in", 1, "1", "Reference"),
+        ("other-patient", "in", 1, "1", "Reference"),
+        ("outcome", "out", 1, "1", "OperationOutcome"),
     ],
-}
+    instance=False,
+)
 
 
 def _parameters(body: Any) -> list[dict[str, Any]]:
